@@ -276,16 +276,9 @@ final class TokenNode extends CancellationToken {
             return;
         }
         CancellationReason r = materialize(stored);
-        List<CallbackNode> toRun = new ArrayList<>();
-        if (ownCallbacks != null) {
-            toRun.add(ownCallbacks);
-        }
-        ArrayDeque<TokenNode> chains = new ArrayDeque<>();
-        if (kids != null) {
-            chains.add(kids);
-        }
-        TokenNode chain;
-        while ((chain = chains.poll()) != null) {
+        List<CallbackNode> toRun = null;
+        ArrayDeque<TokenNode> chains = null;
+        for (TokenNode chain = kids; chain != null; chain = (chains == null) ? null : chains.poll()) {
             for (TokenNode kid = chain; kid != null; ) {
                 TokenNode next = kid.nextSibling;
                 kid.nextSibling = null;
@@ -299,17 +292,28 @@ final class TokenNode extends CancellationToken {
                     kid.linked = false;
                     kid.unlock();
                     if (kidCallbacks != null) {
+                        if (toRun == null) {
+                            toRun = new ArrayList<>();
+                        }
                         toRun.add(kidCallbacks);
                     }
                     if (grandKids != null) {
+                        if (chains == null) {
+                            chains = new ArrayDeque<>();
+                        }
                         chains.add(grandKids);
                     }
                 }
                 kid = next;
             }
         }
-        for (CallbackNode list : toRun) {
-            runAll(list, r);
+        if (ownCallbacks != null) {
+            runAll(ownCallbacks, r);
+        }
+        if (toRun != null) {
+            for (CallbackNode list : toRun) {
+                runAll(list, r);
+            }
         }
     }
 
