@@ -451,7 +451,12 @@ public abstract sealed class CancellationToken implements AutoCloseable permits 
 
     private static void cancelWork(CompletionStage<?> work) {
         if (work instanceof Future<?> future) {
-            future.cancel(false);
+            try {
+                future.cancel(false);
+            } catch (UnsupportedOperationException notCancellable) {
+                // A minimalCompletionStage() is a Future that refuses cancel(): nothing to cancel.
+                return;
+            }
         }
     }
 

@@ -55,6 +55,15 @@ import org.jspecify.annotations.Nullable;
  *       blocks in a monitor (virtual threads are never pinned).
  *   <li><b>I6 (iteration).</b> Cancellation walks the subtree with an explicit work list, and the
  *       ancestor walk is a loop: no recursion anywhere, whatever the depth.
+ *   <li><b>I7 (who runs callbacks).</b> Only a node's canceller (I1) runs its callbacks, and a
+ *       reader that finds a cancelled ancestor only sets the reason of <em>unlinked</em> nodes on
+ *       its path ({@link #adopt}), which hold nothing to run. A linked node whose ancestor is
+ *       cancelled reads as cancelled (its walk finds the ancestor) until the ancestor's canceller
+ *       reaches it, sets its reason and runs its callbacks; so callbacks always run on the
+ *       cancelling thread, before its {@code cancel()} returns.
+ *   <li><b>I8 (return of cancel).</b> A {@code cancel()} that finds the token already cancelled
+ *       moves the epoch too ({@link #settle}), so whichever call returns, every descendant then
+ *       reads as cancelled.
  * </ol>
  */
 final class TokenNode extends CancellationToken {
@@ -171,26 +180,44 @@ final class TokenNode extends CancellationToken {
         if (e == seenEpoch) {
             return false;
         }
-        return ancestorCancelled(e);
+        return cancelledAncestorReason(e) != null;
     }
 
     /**
-     * Walks the ancestors (I6) for a cancelled one; if found, this node and those between adopt its
-     * reason, so the next check is one read. Else records {@code e}, read before the walk (I4).
+     * Walks the ancestors (I6) for a cancelled one and returns its reason; unlinked nodes on the way
+     * adopt it, so that their next check is one read (I7). If none is cancelled, records {@code e},
+     * read before the walk (I4), and returns null.
      */
-    private boolean ancestorCancelled(int e) {
+    private @Nullable CancellationReason cancelledAncestorReason(int e) {
         for (TokenNode a = parent; a != null; a = a.parent) {
             CancellationReason r = a.reason;
             if (r != null) {
                 CancellationReason inherited = a.materialize(r);
                 for (TokenNode n = this; n != a; n = n.parent) {
-                    n.cancelInternal(inherited, false);
+                    n.adopt(inherited);
                 }
-                return true;
+                return inherited;
             }
         }
         seenEpoch = e;
-        return false;
+        return null;
+    }
+
+    /**
+     * Takes an ancestor's reason if this node is unlinked (I7): an unlinked node holds no callback
+     * and no linked child (I2, I3), so there is nothing to run. A linked node is left to the
+     * ancestor's canceller, which will reach it and run its callbacks before its {@code cancel()}
+     * returns.
+     */
+    private void adopt(CancellationReason inherited) {
+        if (reason != null) {
+            return;
+        }
+        lock();
+        if (!linked) {
+            REASON.compareAndSet(this, null, inherited);
+        }
+        unlock();
     }
 
     private CancellationReason materialize(CancellationReason stored) {
@@ -202,43 +229,59 @@ final class TokenNode extends CancellationToken {
     @Override
     public Optional<CancellationReason> reason() {
         CancellationReason r = reason;
-        if (r == null) {
-            if (!isCancelled()) {
-                return Optional.empty();
-            }
-            r = Objects.requireNonNull(reason);
+        if (r != null) {
+            return Optional.of(materialize(r));
         }
-        return Optional.of(materialize(r));
+        if (!isCancelled()) {
+            return Optional.empty();
+        }
+        r = reason;
+        if (r != null) {
+            return Optional.of(materialize(r));
+        }
+        // Cancelled through an ancestor whose canceller has not reached this linked node yet (I7).
+        CancellationReason inherited = cancelledAncestorReason(epoch.get());
+        r = reason;
+        return Optional.of((r != null) ? materialize(r) : Objects.requireNonNull(inherited));
     }
 
     @Override
     public boolean cancel(CancellationReason reason) {
         Objects.requireNonNull(reason, "reason must not be null");
-        if (isCancelled()) {
-            return false;
+        if (!isCancelled() && cancelInternal(reason.stampedBy(this))) {
+            return true;
         }
-        return cancelInternal(reason.stampedBy(this), true);
+        settle();
+        return false;
+    }
+
+    /**
+     * A {@code cancel()} that lost (the token was cancelled already, maybe by a call still under
+     * way) must not return before every descendant reads as cancelled either: moving the epoch after
+     * seeing the reason makes every descendant that has not looked since walk up and find it (I4).
+     */
+    private void settle() {
+        if (hadChildren) {
+            epoch.incrementAndGet();
+        }
     }
 
     @Override
     public void close() {
         if (!isCancelled()) {
-            cancelInternal(CLOSED_MARK, true);
+            cancelInternal(CLOSED_MARK);
         }
     }
 
     /**
-     * Cancels this node with {@code r} (already stamped) if no one did before (I1), then cancels
-     * the linked subtree and runs every detached callback.
-     *
-     * @param originating whether cancellation begins here (then the epoch moves, I4); false when
-     *     this node only adopts an ancestor's reason, whose canceller already moved it
+     * Cancels this node with {@code r} (already stamped) if no one did before (I1): moves the epoch
+     * (I4), then cancels the linked subtree and runs every detached callback.
      */
-    private boolean cancelInternal(CancellationReason r, boolean originating) {
+    private boolean cancelInternal(CancellationReason r) {
         if (!REASON.compareAndSet(this, null, r)) {
             return false;
         }
-        if (originating && hadChildren) {
+        if (hadChildren) {
             epoch.incrementAndGet();
         }
         if (!quiet()) {
@@ -446,7 +489,7 @@ final class TokenNode extends CancellationToken {
             }
             if (outcome == CANCELLED) {
                 if (reason == null) {
-                    ancestorCancelled(epoch.get());
+                    cancelledAncestorReason(epoch.get());
                 }
                 return;
             }
@@ -466,7 +509,7 @@ final class TokenNode extends CancellationToken {
         CancellationReason pr = p.reason;
         if (pr != null) {
             p.unlock();
-            node.cancelInternal(p.materialize(pr), false);
+            node.adopt(p.materialize(pr));
             return CANCELLED;
         }
         if (p.parent != null && !p.linked) {
