@@ -1,0 +1,88 @@
+package io.github.cancellation.spring;
+
+import java.time.Duration;
+
+import io.github.cancellation.CancellationToken;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.context.LifecycleProperties;
+import org.springframework.boot.autoconfigure.task.TaskExecutionAutoConfiguration;
+import org.springframework.boot.autoconfigure.task.TaskSchedulingAutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
+
+/**
+ * Auto-configuration of the application {@link CancellationToken}: the token, the lifecycle that
+ * cancels it when the context closes and drains tracked work, the task tracker, the task decorator
+ * for Boot-built executors and schedulers, and a child token for every bean that injects one.
+ * Switched off by {@code cancellation.enabled=false}.
+ *
+ * <p>Shutdown timeline with the defaults, for a web application:
+ * <ol>
+ *   <li>{@code ContextClosedEvent}: the context is closing (nothing is cancelled yet);
+ *   <li>phase {@code MAX - 1024}: the web server drains in-flight requests, which may still
+ *       submit work;
+ *   <li>phase {@code MAX - 2048}: the web server stops;
+ *   <li>phase {@code MAX - 3072} ({@code cancellation.shutdown.phase}): the application token is
+ *       cancelled with kind {@code SHUTDOWN}, so every bean and task token is too; then the drain
+ *       waits up to {@code cancellation.shutdown.drain-timeout} for tracked tasks and logs the
+ *       stragglers;
+ *   <li>phase {@code MAX / 2}: executors and schedulers wait for their tasks, which have already
+ *       ended;
+ *   <li>bean destruction: each bean's token is closed before the bean's own destroy callbacks.
+ * </ol>
+ */
+@AutoConfiguration(before = { TaskExecutionAutoConfiguration.class, TaskSchedulingAutoConfiguration.class })
+@ConditionalOnBooleanProperty(name = "cancellation.enabled", matchIfMissing = true)
+@EnableConfigurationProperties(CancellationProperties.class)
+public final class CancellationAutoConfiguration {
+
+    /** Name of the application token bean. */
+    public static final String APPLICATION_TOKEN_BEAN_NAME = "applicationCancellationToken";
+
+    /** Name of the application token itself ({@link CancellationToken#name()}). */
+    public static final String APPLICATION_TOKEN_NAME = "application";
+
+    private static final String PHASE_TIMEOUT_PROPERTY = "spring.lifecycle.timeout-per-shutdown-phase";
+
+    CancellationAutoConfiguration() {
+    }
+
+    @Bean(APPLICATION_TOKEN_BEAN_NAME)
+    @ConditionalOnMissingBean(CancellationToken.class)
+    CancellationToken applicationCancellationToken() {
+        return CancellationToken.create(APPLICATION_TOKEN_NAME);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    CancellationTaskTracker cancellationTaskTracker() {
+        return new CancellationTaskTracker();
+    }
+
+    @Bean
+    CancellationShutdownLifecycle cancellationShutdownLifecycle(ApplicationContext context,
+            CancellationTaskTracker tracker, CancellationProperties properties, Environment environment) {
+        Duration phaseTimeout = Binder.get(environment)
+            .bind(PHASE_TIMEOUT_PROPERTY, Duration.class)
+            .orElseGet(() -> new LifecycleProperties().getTimeoutPerShutdownPhase());
+        return new CancellationShutdownLifecycle(context, ApplicationTokens.find(context), tracker,
+                properties.getShutdown(), phaseTimeout);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    CancellationTaskDecorator cancellationTaskDecorator(ApplicationContext context, CancellationTaskTracker tracker) {
+        return new CancellationTaskDecorator(ApplicationTokens.find(context), tracker);
+    }
+
+    @Bean
+    static BeanTokenResolverInstaller cancellationBeanTokenResolverInstaller() {
+        return new BeanTokenResolverInstaller();
+    }
+}

@@ -1,0 +1,135 @@
+package io.github.cancellation.spring;
+
+import java.time.Duration;
+
+import io.github.cancellation.CancellationToken;
+
+/**
+ * One piece of work tracked by a {@link CancellationTaskTracker}: its name, its token, the thread
+ * that runs it and how long it has been running. Close it when the work ends.
+ *
+ * <p>Closing ends the tracking only; it does not close the token, which stays the caller's. If
+ * the shutdown drain interrupted the task's thread (see
+ * {@code cancellation.shutdown.interrupt-stragglers}) and {@code close()} is called on that
+ * thread, the interrupt status is cleared, so that it does not leak into the next task a pooled
+ * thread runs.
+ *
+ * <p>Thread-safety: all methods are thread-safe; {@code close()} is meant to be called on the
+ * task's thread.
+ */
+public final class TrackedTask implements AutoCloseable {
+
+    private static final int RUNNING = 0;
+    private static final int INTERRUPTED = 1;
+    private static final int ENDED = 2;
+
+    private final CancellationTaskTracker tracker;
+    private final String name;
+    private final CancellationToken token;
+    private final Thread thread;
+    private final long startNanos = System.nanoTime();
+
+    /**
+     * RUNNING -> INTERRUPTED (the drain interrupted the thread) -> ENDED, or RUNNING -> ENDED.
+     * Guarded by {@code this}, so that an interrupt is never delivered after the task ended:
+     * {@link #interruptIfRunning()} interrupts while holding the monitor, and {@link #close()}
+     * reads INTERRUPTED under the same monitor before clearing the interrupt. Nothing blocks while
+     * the monitor is held.
+     */
+    private int state = RUNNING;
+
+    TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread) {
+        this.tracker = tracker;
+        this.name = name;
+        this.token = token;
+        this.thread = thread;
+    }
+
+    /**
+     * Returns the name given to {@link CancellationTaskTracker#track(String, CancellationToken)}.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Returns the token the work runs under.
+     *
+     * @return the token
+     */
+    public CancellationToken token() {
+        return token;
+    }
+
+    /**
+     * Returns the thread that started tracking the work.
+     *
+     * @return the thread
+     */
+    public Thread thread() {
+        return thread;
+    }
+
+    /**
+     * Returns the time since tracking started; it keeps growing after the task has ended.
+     *
+     * @return the time since tracking started
+     */
+    public Duration age() {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    /**
+     * Returns whether the task is still in flight.
+     *
+     * @return {@code false} once closed
+     */
+    public synchronized boolean isRunning() {
+        return state != ENDED;
+    }
+
+    long startNanos() {
+        return startNanos;
+    }
+
+    /**
+     * Interrupts the task's thread if the task has not ended.
+     *
+     * @return {@code true} if the thread was interrupted
+     */
+    synchronized boolean interruptIfRunning() {
+        if (state != RUNNING) {
+            return false;
+        }
+        state = INTERRUPTED;
+        thread.interrupt();
+        return true;
+    }
+
+    /**
+     * Ends the tracking of this task. Idempotent: only the first call counts.
+     */
+    @Override
+    public void close() {
+        boolean interrupted;
+        synchronized (this) {
+            if (state == ENDED) {
+                return;
+            }
+            interrupted = (state == INTERRUPTED);
+            state = ENDED;
+        }
+        if (interrupted && Thread.currentThread() == thread) {
+            // The interrupt was meant for this task, which is over: don't leak it into the thread's next work.
+            Thread.interrupted();
+        }
+        tracker.ended(this);
+    }
+
+    @Override
+    public String toString() {
+        return "TrackedTask[" + name + ", thread " + thread.getName() + ", age " + age().toMillis() + " ms]";
+    }
+}

@@ -1,0 +1,19 @@
+/**
+ * Spring Boot auto-configuration for {@link io.github.cancellation.CancellationToken}: an
+ * application token that is cancelled when the application context closes, after the web server
+ * has drained and before executors wait for their tasks, a drain of tracked work, a child token for
+ * every bean that injects a {@code CancellationToken}, and a child token for every task run by the
+ * executors and schedulers that Spring Boot builds.
+ *
+ * <p>The public types are {@link io.github.cancellation.spring.CancellationAutoConfiguration},
+ * {@link io.github.cancellation.spring.CancellationProperties}, the task tracker
+ * ({@link io.github.cancellation.spring.CancellationTaskTracker} and
+ * {@link io.github.cancellation.spring.TrackedTask}), the
+ * {@link io.github.cancellation.spring.CancellationTaskDecorator} and the Micrometer
+ * context-propagation accessor. Everything else is package-private. Every parameter and return
+ * value is non-null unless annotated {@code @Nullable}.
+ */
+@NullMarked
+package io.github.cancellation.spring;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,214 @@
+package io.github.cancellation.spring;
+
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+
+import io.github.cancellation.CancellationReason;
+import io.github.cancellation.CancellationToken;
+import io.github.cancellation.Scope;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.task.TaskExecutionAutoConfiguration;
+import org.springframework.boot.autoconfigure.task.TaskSchedulingAutoConfiguration;
+import org.springframework.boot.task.ThreadPoolTaskSchedulerBuilder;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.task.TaskDecorator;
+import org.springframework.core.task.support.ContextPropagatingTaskDecorator;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tasks on the executors and schedulers that Spring Boot builds run under a child of the
+ * submitter's current token (else of the application token), bound as current, tracked, and
+ * closed at the end.
+ */
+class CancellationTaskDecoratorTests {
+
+    private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(CancellationAutoConfiguration.class,
+                TaskExecutionAutoConfiguration.class, TaskSchedulingAutoConfiguration.class));
+
+    @Test
+    void taskOnTheApplicationTaskExecutorShouldRunUnderAChildOfTheApplicationToken() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+            CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
+            CancellationToken token = executor.submit(CancellationToken::current).get(5, TimeUnit.SECONDS);
+            assertThat(token.name()).isEqualTo(CancellationTaskDecorator.DEFAULT_TASK_NAME);
+            assertThat(token.parent()).containsSame(context.getBean(CancellationToken.class));
+            await().untilAsserted(() -> assertThat(tracker.activeCount()).isZero());
+            assertThat(token.reason()).as("closed when the task ended")
+                .map(CancellationReason::kind).contains(CancellationReason.Kind.CLOSED);
+        });
+    }
+
+    @Test
+    void taskShouldBeTrackedWhileItRuns() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+            CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
+            CountDownLatch release = new CountDownLatch(1);
+            executor.execute(new BlockingTask(release));
+            await().untilAsserted(() -> assertThat(tracker.tasks()).singleElement().satisfies(task -> {
+                assertThat(task.name()).isEqualTo("CancellationTaskDecoratorTests$BlockingTask");
+                assertThat(task.thread().getName()).startsWith("task-");
+                assertThat(task.token()).isNotSameAs(context.getBean(CancellationToken.class));
+            }));
+            release.countDown();
+            await().untilAsserted(() -> assertThat(tracker.activeCount()).isZero());
+        });
+    }
+
+    @Test
+    void submittersCurrentTokenShouldBeTheParent() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+            CancellationToken request = CancellationToken.create("request");
+            CountDownLatch started = new CountDownLatch(1);
+            CompletableFuture<CancellationReason> seen;
+            try (Scope scope = request.bind()) {
+                seen = executor.submitCompletable(() -> {
+                    started.countDown();
+                    CancellationToken current = CancellationToken.current();
+                    current.await();
+                    return current.reason().orElseThrow();
+                });
+            }
+            assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+            request.cancel(CancellationReason.of(CancellationReason.Kind.CALLER));
+            CancellationReason reason = seen.get(5, TimeUnit.SECONDS);
+            assertThat(reason.kind()).isEqualTo(CancellationReason.Kind.CALLER);
+            assertThat(reason.origin()).isEqualTo("request");
+            assertThat(context.getBean(CancellationToken.class).isCancelled()).isFalse();
+        });
+    }
+
+    @Test
+    void taskStartingAfterTheApplicationTokenIsCancelledShouldStartCancelled() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+            context.getBean(CancellationToken.class)
+                .cancel(CancellationReason.of(CancellationReason.Kind.SHUTDOWN, "test"));
+            CancellationReason reason = executor
+                .submit(() -> CancellationToken.current().reason().orElseThrow())
+                .get(5, TimeUnit.SECONDS);
+            assertThat(reason.kind()).isEqualTo(CancellationReason.Kind.SHUTDOWN);
+        });
+    }
+
+    @Test
+    void decoratedTaskShouldRestoreTheThreadsCurrentToken() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            CancellationToken outer = CancellationToken.create("outer");
+            CancellationToken[] inside = new CancellationToken[1];
+            Runnable task = decorator.decorate(() -> inside[0] = CancellationToken.current());
+            try (Scope scope = outer.bind()) {
+                task.run();
+                assertThat(CancellationToken.current()).isSameAs(outer);
+            }
+            assertThat(inside[0].parent()).as("captured at decoration, outside the scope")
+                .containsSame(context.getBean(CancellationToken.class));
+            assertThat(CancellationToken.current()).isSameAs(CancellationToken.none());
+        });
+    }
+
+    @Test
+    void taskThatThrowsShouldStillEndItsTrackingAndToken() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
+            CancellationToken[] inside = new CancellationToken[1];
+            Runnable task = decorator.decorate(() -> {
+                inside[0] = CancellationToken.current();
+                throw new IllegalStateException("task failure on purpose");
+            });
+            assertThatIllegalStateException().isThrownBy(task::run).withMessage("task failure on purpose");
+            assertThat(tracker.activeCount()).isZero();
+            assertThat(inside[0].isCancelled()).isTrue();
+            assertThat(CancellationToken.current()).isSameAs(CancellationToken.none());
+        });
+    }
+
+    @Test
+    void ourTokenShouldWinOverContextPropagationOfTheSubmittersToken() {
+        contextRunner.withBean(ContextPropagatingTaskDecorator.class).run(context -> {
+            assertThat(context.getBeansOfType(TaskDecorator.class)).hasSize(2);
+            ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+            CancellationToken request = CancellationToken.create("request");
+            CancellationToken seen;
+            try (Scope scope = request.bind()) {
+                seen = executor.submit(CancellationToken::current).get(5, TimeUnit.SECONDS);
+            }
+            assertThat(seen).isNotSameAs(request);
+            assertThat(seen.parent()).containsSame(request);
+        });
+    }
+
+    @Test
+    void taskOnABootBuiltSchedulerShouldRunUnderAChildOfTheApplicationToken() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskScheduler scheduler = context.getBean(ThreadPoolTaskSchedulerBuilder.class).build();
+            scheduler.initialize();
+            try {
+                CompletableFuture<CancellationToken> seen = new CompletableFuture<>();
+                scheduler.schedule(() -> seen.complete(CancellationToken.current()), Instant.now());
+                CancellationToken token = seen.get(5, TimeUnit.SECONDS);
+                assertThat(token.parent()).containsSame(context.getBean(CancellationToken.class));
+            }
+            finally {
+                scheduler.shutdown();
+            }
+        });
+    }
+
+    @Test
+    void taskNameShouldBeBounded() {
+        Runnable lambda = () -> {
+        };
+        Runnable anonymous = new Runnable() {
+            @Override
+            public void run() {
+            }
+        };
+        assertThat(CancellationTaskDecorator.taskName(lambda)).isEqualTo("CancellationTaskDecoratorTests");
+        assertThat(CancellationTaskDecorator.taskName(anonymous)).isEqualTo("CancellationTaskDecoratorTests$1");
+        assertThat(CancellationTaskDecorator.taskName(new BlockingTask(new CountDownLatch(0))))
+            .isEqualTo("CancellationTaskDecoratorTests$BlockingTask");
+        assertThat(CancellationTaskDecorator.taskName(new FutureTask<>(lambda, null))).isEqualTo("task");
+    }
+
+    @Test
+    void decoratorShouldTakePrecedenceOverOtherDecorators() {
+        contextRunner.run(context -> assertThat(context.getBean(CancellationTaskDecorator.class).getOrder())
+            .isEqualTo(CancellationTaskDecorator.ORDER));
+    }
+
+    /** A named task that waits for its latch. */
+    static final class BlockingTask implements Runnable {
+
+        private final CountDownLatch release;
+
+        BlockingTask(CountDownLatch release) {
+            this.release = release;
+        }
+
+        @Override
+        public void run() {
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
