@@ -61,8 +61,8 @@ import org.jspecify.annotations.Nullable;
  *       cancelled reads as cancelled (its walk finds the ancestor) until the ancestor's canceller
  *       reaches it, sets its reason and runs its callbacks; so callbacks always run on the
  *       cancelling thread, before its {@code cancel()} returns.
- *   <li><b>I8 (return of cancel).</b> A {@code cancel()} that finds the token already cancelled
- *       moves the epoch too ({@link #settle}), so whichever call returns, every descendant then
+ *   <li><b>I8 (return of cancel).</b> A {@code cancel()} or {@code close()} that finds the token
+ *       already cancelled moves the epoch too ({@link #settle}), so whichever call returns, every descendant then
  *       reads as cancelled.
  * </ol>
  */
@@ -256,8 +256,8 @@ final class TokenNode extends CancellationToken {
     }
 
     /**
-     * A {@code cancel()} that lost (the token was cancelled already, maybe by a call still under
-     * way) must not return before every descendant reads as cancelled either: moving the epoch after
+     * A {@code cancel()} or {@code close()} that lost (the token was cancelled already, maybe by a
+     * call still under way) must not return before every descendant reads as cancelled either: moving the epoch after
      * seeing the reason makes every descendant that has not looked since walk up and find it (I4).
      */
     private void settle() {
@@ -268,8 +268,8 @@ final class TokenNode extends CancellationToken {
 
     @Override
     public void close() {
-        if (!isCancelled()) {
-            cancelInternal(CLOSED_MARK);
+        if (isCancelled() || !cancelInternal(CLOSED_MARK)) {
+            settle();
         }
     }
 
@@ -685,10 +685,16 @@ final class TokenNode extends CancellationToken {
 
     @Override
     public List<CancellationToken> children() {
+        if (isCancelled()) {
+            return List.of();
+        }
         List<CancellationToken> snapshot = new ArrayList<>();
         lock();
         for (TokenNode kid = firstChild; kid != null; kid = kid.nextSibling) {
-            snapshot.add(kid);
+            // A kid cancelled by its own canceller stays listed until that canceller unlinks it.
+            if (kid.reason == null) {
+                snapshot.add(kid);
+            }
         }
         unlock();
         return Collections.unmodifiableList(snapshot);
