@@ -4,10 +4,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 import io.github.cancellation.CancellationToken;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.config.BeanDefinitionHolder;
 import org.springframework.beans.factory.config.DependencyDescriptor;
 import org.springframework.beans.factory.support.AutowireCandidateResolver;
@@ -76,6 +78,27 @@ final class BeanTokenAutowireCandidateResolver implements AutowireCandidateResol
         return delegate;
     }
 
+    /**
+     * Returns a snapshot of the open tokens of singleton beans, by bean name (tokens of beans of
+     * other scopes are not kept). Used by the actuator endpoint to show the token tree.
+     */
+    Map<String, CancellationToken> beanTokens() {
+        return Map.copyOf(singletonTokens);
+    }
+
+    /**
+     * Returns a view of the open tokens of the singleton beans of {@code beanFactory}: empty if
+     * its resolver is not this class (the bean factory is not a {@code DefaultListableBeanFactory},
+     * or the starter is off).
+     */
+    static Supplier<Map<String, CancellationToken>> beanTokens(BeanFactory beanFactory) {
+        if (beanFactory instanceof DefaultListableBeanFactory factory
+                && factory.getAutowireCandidateResolver() instanceof BeanTokenAutowireCandidateResolver resolver) {
+            return resolver::beanTokens;
+        }
+        return Map::of;
+    }
+
     @Override
     public @Nullable Object getLazyResolutionProxyIfNecessary(DependencyDescriptor descriptor,
             @Nullable String beanName) {
@@ -116,6 +139,14 @@ final class BeanTokenAutowireCandidateResolver implements AutowireCandidateResol
             beanFactory.registerDependentBean(name, closerName);
             return token;
         });
+    }
+
+    /**
+     * Returns the open token of the singleton bean named {@code beanName}, or null if it has none
+     * (it injects no token, is not a singleton, or was destroyed). Never creates one.
+     */
+    @Nullable CancellationToken singletonToken(String beanName) {
+        return singletonTokens.get(beanName);
     }
 
     private boolean isSingleton(String beanName) {

@@ -4,12 +4,14 @@ import java.time.Duration;
 
 import io.github.cancellation.CancellationToken;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.autoconfigure.task.TaskExecutionAutoConfiguration;
 import org.springframework.boot.autoconfigure.task.TaskSchedulingAutoConfiguration;
+import org.springframework.boot.availability.ApplicationAvailability;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContext;
@@ -19,7 +21,8 @@ import org.springframework.core.env.Environment;
 /**
  * Auto-configuration of the application {@link CancellationToken}: the token, the lifecycle that
  * cancels it when the context closes and drains tracked work, the task tracker, the task decorator
- * for Boot-built executors and schedulers, and a child token for every bean that injects one.
+ * for Boot-built executors and schedulers, a child token for every bean that injects one, and
+ * readiness {@code REFUSING_TRAFFIC} once the application token is cancelled.
  * Switched off by {@code cancellation.enabled=false}.
  *
  * <p>Shutdown timeline with the defaults, for a web application:
@@ -79,6 +82,12 @@ public final class CancellationAutoConfiguration {
     @ConditionalOnMissingBean
     CancellationTaskDecorator cancellationTaskDecorator(ApplicationContext context, CancellationTaskTracker tracker) {
         return new CancellationTaskDecorator(ApplicationTokens.find(context), tracker);
+    }
+
+    @Bean
+    CancellationReadiness cancellationReadiness(ApplicationContext context,
+            ObjectProvider<ApplicationAvailability> availability) {
+        return new CancellationReadiness(ApplicationTokens.find(context), context, availability);
     }
 
     @Bean

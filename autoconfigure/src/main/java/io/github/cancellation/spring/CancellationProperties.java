@@ -19,6 +19,10 @@ public class CancellationProperties {
 
     private final Shutdown shutdown = new Shutdown();
 
+    private final Async async = new Async();
+
+    private final Scheduling scheduling = new Scheduling();
+
     /**
      * Returns the shutdown settings ({@code cancellation.shutdown.*}).
      *
@@ -26,6 +30,87 @@ public class CancellationProperties {
      */
     public Shutdown getShutdown() {
         return shutdown;
+    }
+
+    /**
+     * Returns the {@code @Async} settings ({@code cancellation.async.*}).
+     *
+     * @return the {@code @Async} settings, never null
+     */
+    public Async getAsync() {
+        return async;
+    }
+
+    /**
+     * Returns the {@code @Scheduled} settings ({@code cancellation.scheduling.*}).
+     *
+     * @return the {@code @Scheduled} settings, never null
+     */
+    public Scheduling getScheduling() {
+        return scheduling;
+    }
+
+    /**
+     * Settings of {@code @Async} methods. Read by the condition of
+     * {@link CancellationAsyncAutoConfiguration}; bound here so that they are documented.
+     */
+    public static class Async {
+
+        /**
+         * Whether to run every @Async invocation under a token of its own (a child of its bean's
+         * token, else of the application token), tracked for the shutdown drain, linked to a
+         * CancellationToken argument and to the returned future.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Returns whether {@code @Async} invocations get tokens of their own.
+         *
+         * @return {@code true} if they do
+         */
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        /**
+         * Sets whether {@code @Async} invocations get tokens of their own.
+         *
+         * @param enabled {@code true} if they do
+         */
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+    }
+
+    /**
+     * Settings of {@code @Scheduled} methods. Read by the condition of
+     * {@link CancellationSchedulingAutoConfiguration}; bound here so that they are documented.
+     */
+    public static class Scheduling {
+
+        /**
+         * Whether to run every @Scheduled execution under a token of its own, tracked for the
+         * shutdown drain, and to start no execution once the application token is cancelled.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Returns whether {@code @Scheduled} executions get tokens of their own.
+         *
+         * @return {@code true} if they do
+         */
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        /**
+         * Sets whether {@code @Scheduled} executions get tokens of their own.
+         *
+         * @param enabled {@code true} if they do
+         */
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.github.cancellation.spring;
 
+import java.util.concurrent.RunnableScheduledFuture;
+
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.Scope;
 
@@ -15,7 +17,11 @@ import org.springframework.core.task.TaskDecorator;
  * <p>For each task:
  * <ol>
  *   <li>at submission, on the submitting thread, the parent is captured:
- *       {@link CancellationToken#current()} if the submitter has one, else the application token;
+ *       {@link CancellationToken#current()} if the submitter has one, else the application token.
+ *       A task given to a {@code ThreadPoolTaskScheduler} (the decorator then sees a JDK
+ *       {@link RunnableScheduledFuture}) always hangs off the application token: a delayed or
+ *       periodic task outlives whoever scheduled it, and the scheduler decorates each run of a
+ *       trigger task from inside the previous run, whose token is closed when that run ends;
  *   <li>when the task starts, on the worker thread, a child of that parent is created (already
  *       cancelled if the parent is, so a task that starts during shutdown sees
  *       {@code SHUTDOWN} at once), bound as {@link CancellationToken#current()} and tracked by
@@ -28,6 +34,15 @@ import org.springframework.core.task.TaskDecorator;
  * {@code submit()} hands executors a JDK {@code FutureTask}, whose class says nothing, so such
  * tasks are named {@code task}. Tasks waiting in an executor's queue are not tracked until they
  * start.
+ *
+ * <p>{@code @Async} invocations and {@code @Scheduled} executions get a token and tracking of
+ * their own, named {@code beanName.methodName}, from {@link CancellationAsyncAutoConfiguration}
+ * and {@link CancellationSchedulingAutoConfiguration}. So that they are not tracked twice, the
+ * starter submits them under {@link #skipNextDecoration()}, which makes this decorator leave the
+ * next task undecorated; a scheduler that decorates each run at a moment the starter cannot
+ * mark (a {@code ThreadPoolTaskScheduler} re-scheduling a trigger task, a
+ * {@code SimpleAsyncTaskScheduler}) has the decorated task {@linkplain #handOverRunningTask()
+ * handed over} when the execution starts inside it.
  *
  * <p>Executors that Spring Boot does not build do not get this decorator; apply it with their
  * {@code setTaskDecorator} (inject it as {@code TaskDecorator} or by this type). It has
@@ -44,6 +59,15 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
 
     /** Name of a task whose class tells nothing about it, such as a JDK {@code FutureTask}. */
     static final String DEFAULT_TASK_NAME = "task";
+
+    /**
+     * {@code TRUE} on a thread that is submitting a task the starter tracks itself, until a
+     * {@link #decorate(Runnable)} call consumes it (then {@code FALSE}) or the submission ends.
+     */
+    private static final ThreadLocal<Boolean> SKIP_NEXT = new ThreadLocal<>();
+
+    /** The run of a decorated task on this thread, innermost, unless handed over. */
+    private static final ThreadLocal<Run> RUNNING = new ThreadLocal<>();
 
     private final CancellationToken applicationToken;
 
@@ -63,9 +87,50 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      */
     @Override
     public Runnable decorate(Runnable runnable) {
+        if (SKIP_NEXT.get() == Boolean.TRUE) {
+            SKIP_NEXT.set(Boolean.FALSE);
+            return runnable;
+        }
         CancellationToken submitter = CancellationToken.current();
-        CancellationToken parent = (submitter == CancellationToken.none()) ? applicationToken : submitter;
+        boolean scheduled = runnable instanceof RunnableScheduledFuture;
+        CancellationToken parent = (submitter == CancellationToken.none() || scheduled) ? applicationToken : submitter;
         return new TokenTask(runnable, parent, taskName(runnable), tracker);
+    }
+
+    /**
+     * Makes the next {@link #decorate(Runnable)} call on this thread, until the returned handle is
+     * closed, return its task undecorated. The starter wraps its own submissions of tasks that it
+     * runs under a token of its own and tracks itself in it; executors and schedulers built by
+     * Spring decorate on the submitting thread. Handles nest; close on the same thread.
+     *
+     * @return the handle that ends the skip
+     */
+    static SkipDecoration skipNextDecoration() {
+        Boolean previous = SKIP_NEXT.get();
+        SKIP_NEXT.set(Boolean.TRUE);
+        return () -> {
+            if (previous == null) {
+                SKIP_NEXT.remove();
+            }
+            else {
+                SKIP_NEXT.set(previous);
+            }
+        };
+    }
+
+    /**
+     * Ends the tracking of the decorated task running on this thread, if any, and closes its
+     * token: the work it runs has a token and tracking of its own. Called by the starter at the
+     * start of a {@code @Scheduled} execution, which a scheduler runs directly inside the
+     * decorated task; does nothing the second time in the same run.
+     */
+    static void handOverRunningTask() {
+        Run run = RUNNING.get();
+        if (run != null) {
+            RUNNING.remove();
+            run.task().close();
+            run.token().close();
+        }
     }
 
     /**
@@ -117,10 +182,22 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         @Override
         @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
         public void run() {
+            Run outer = RUNNING.get();
             try (CancellationToken token = parent.child(name);
                     Scope scope = token.bind();
                     TrackedTask task = tracker.track(name, token)) {
-                delegate.run();
+                RUNNING.set(new Run(token, task));
+                try {
+                    delegate.run();
+                }
+                finally {
+                    if (outer == null) {
+                        RUNNING.remove();
+                    }
+                    else {
+                        RUNNING.set(outer);
+                    }
+                }
             }
         }
 
@@ -128,5 +205,18 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         public String toString() {
             return delegate.toString();
         }
+    }
+
+    /** One run of a decorated task: its token and tracking, which the run closes at its end. */
+    private record Run(CancellationToken token, TrackedTask task) {
+    }
+
+    /** Ends a {@link #skipNextDecoration()}. */
+    @FunctionalInterface
+    interface SkipDecoration extends AutoCloseable {
+
+        /** Ends the skip, restoring what was set before. */
+        @Override
+        void close();
     }
 }

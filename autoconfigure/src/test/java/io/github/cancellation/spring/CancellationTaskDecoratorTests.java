@@ -1,7 +1,12 @@
 package io.github.cancellation.spring;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +25,7 @@ import org.springframework.core.task.TaskDecorator;
 import org.springframework.core.task.support.ContextPropagatingTaskDecorator;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.scheduling.support.PeriodicTrigger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
@@ -167,6 +173,72 @@ class CancellationTaskDecoratorTests {
             finally {
                 scheduler.shutdown();
             }
+        });
+    }
+
+    @Test
+    void everyRunOfATriggerTaskOnABootBuiltSchedulerShouldStartUncancelled() {
+        contextRunner.run(context -> {
+            ThreadPoolTaskScheduler scheduler = context.getBean(ThreadPoolTaskSchedulerBuilder.class).build();
+            scheduler.initialize();
+            try {
+                List<CancellationToken> seen = new CopyOnWriteArrayList<>();
+                // ThreadPoolTaskScheduler decorates each run of a trigger task while the previous run is ending
+                scheduler.schedule(() -> seen.add(CancellationToken.current()),
+                        new PeriodicTrigger(Duration.ofMillis(10)));
+                await().until(() -> seen.size() >= 3);
+                List<CancellationToken> firstRuns = List.copyOf(seen).subList(0, 3);
+                assertThat(firstRuns).allSatisfy(token -> {
+                    assertThat(token.name()).isEqualTo(CancellationTaskDecorator.DEFAULT_TASK_NAME);
+                    assertThat(token.parent()).containsSame(context.getBean(CancellationToken.class));
+                });
+                assertThat(firstRuns).extracting(token -> token.reason().map(CancellationReason::kind))
+                    .as("each run ended and closed its own token only")
+                    .containsOnly(Optional.of(CancellationReason.Kind.CLOSED));
+            }
+            finally {
+                scheduler.shutdown();
+            }
+        });
+    }
+
+    @Test
+    void skipNextDecorationShouldLeaveOnlyTheNextTaskUndecorated() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            Runnable first = () -> {
+            };
+            Runnable second = () -> {
+            };
+            try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
+                assertThat(decorator.decorate(first)).isSameAs(first);
+                assertThat(decorator.decorate(second)).isNotSameAs(second);
+            }
+            try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
+                // nothing decorated meanwhile: the skip ends with its handle
+            }
+            assertThat(decorator.decorate(first)).isNotSameAs(first);
+        });
+    }
+
+    @Test
+    void handOverShouldEndTheTrackingAndTheTokenOfTheRunningTaskOnly() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
+            CancellationTaskDecorator.handOverRunningTask(); // outside any decorated task: nothing to do
+            List<Object> seen = new ArrayList<>();
+            decorator.decorate(() -> {
+                CancellationToken token = CancellationToken.current();
+                seen.add(tracker.activeCount());
+                CancellationTaskDecorator.handOverRunningTask();
+                seen.add(tracker.activeCount());
+                seen.add(token.reason().map(CancellationReason::kind));
+                CancellationTaskDecorator.handOverRunningTask(); // the second time: nothing to do
+                seen.add(tracker.activeCount());
+            }).run();
+            assertThat(seen).containsExactly(1, 0, Optional.of(CancellationReason.Kind.CLOSED), 0);
+            assertThat(CancellationToken.current()).isSameAs(CancellationToken.none());
         });
     }
 

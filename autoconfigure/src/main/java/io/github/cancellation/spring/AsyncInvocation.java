@@ -1,0 +1,270 @@
+package io.github.cancellation.spring;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.github.cancellation.CancellationReason;
+import io.github.cancellation.CancellationToken;
+import io.github.cancellation.CancelledException;
+import io.github.cancellation.Registration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One call of an {@code @Async} method: its name ({@code beanName.methodName}), its token, the
+ * links from the caller's tokens, and the future handed back to the caller.
+ *
+ * <p>Life of an invocation, across two threads:
+ * <ol>
+ *   <li>the caller's thread creates it, with its token already a child of the bean's token (or
+ *       of the application token), {@linkplain #linkTo(CancellationToken) links} the caller's
+ *       token arguments to it, submits the method, and {@linkplain #adapt(Object, Class) adapts}
+ *       the returned future;
+ *   <li>the executor's thread binds the token, tracks the invocation, runs the method and
+ *       {@linkplain #end() ends} it: links released, token closed.
+ * </ol>
+ * An invocation that never runs (its submission failed, or its future was cancelled before it
+ * started) is ended by the caller's thread, or left cancelled, which detaches its token from the
+ * tree as well.
+ *
+ * <p>Thread-safety: thread-safe. The links are set on the caller's thread before the method is
+ * submitted (submission orders them before the run) and released at most once, by whichever
+ * thread ends or cancels the invocation first.
+ */
+final class AsyncInvocation {
+
+    private final String name;
+
+    private final CancellationToken token;
+
+    /** Registrations on the caller's tokens; null once released. */
+    private final AtomicReference<@Nullable List<Registration>> links = new AtomicReference<>(new ArrayList<>(1));
+
+    AsyncInvocation(String name, CancellationToken token) {
+        this.name = name;
+        this.token = token;
+    }
+
+    String name() {
+        return name;
+    }
+
+    CancellationToken token() {
+        return token;
+    }
+
+    /**
+     * Links a token the caller passed: cancelling it cancels this invocation, with kind
+     * {@code CALLER} and the caller's reason as cause. Call on the caller's thread, before the
+     * submission; {@code none()} and this invocation's own token are ignored.
+     */
+    void linkTo(CancellationToken caller) {
+        List<Registration> registrations = links.get();
+        if (caller == CancellationToken.none() || caller == token || registrations == null) {
+            return;
+        }
+        registrations.add(caller.onCancel(reason -> token.cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
+                "caller token '" + caller.name() + "' was cancelled (" + reason.kind() + ")",
+                new CancelledException(reason)))));
+    }
+
+    /** Cancels this invocation, because the caller cancelled the future it was given. */
+    void cancelFromFuture() {
+        token.cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
+                "the future of '" + name + "' was cancelled"));
+        releaseLinks();
+    }
+
+    /** Ends this invocation: releases the links and closes the token. Idempotent. */
+    void end() {
+        releaseLinks();
+        token.close();
+    }
+
+    private void releaseLinks() {
+        List<Registration> registrations = links.getAndSet(null);
+        if (registrations != null) {
+            registrations.forEach(Registration::unregister);
+        }
+    }
+
+    /**
+     * Returns what the caller gets in place of {@code result}, the future that Spring's
+     * {@code AsyncExecutionInterceptor} returned: a future whose {@code cancel} also cancels this
+     * invocation and which is cancelled when the invocation ends with {@link CancelledException},
+     * if the method's return type admits one; otherwise {@code result} itself.
+     */
+    @Nullable Object adapt(@Nullable Object result, Class<?> returnType) {
+        if (result instanceof CompletableFuture<?> future
+                && returnType.isAssignableFrom(CompletableInvocationFuture.class)) {
+            return new CompletableInvocationFuture<>(future, this);
+        }
+        if (result instanceof Future<?> future && returnType.isAssignableFrom(InvocationFuture.class)) {
+            return new InvocationFuture<>(future, this);
+        }
+        return result;
+    }
+
+    /** The cancellation a failure of the invocation stands for, if it is one. */
+    static @Nullable CancelledException cancellation(@Nullable Throwable failure) {
+        Throwable cause = (failure instanceof CompletionException || failure instanceof ExecutionException)
+                ? failure.getCause() : failure;
+        return (cause instanceof CancelledException cancelled) ? cancelled : null;
+    }
+
+    @Override
+    public String toString() {
+        return "AsyncInvocation[" + name + "]";
+    }
+
+    /**
+     * The {@code CompletableFuture} the caller gets: completes like the executor's future, except
+     * that an invocation ending with {@link CancelledException} completes it as cancelled (with
+     * that exception, so {@code join()} and {@code get()} throw it, reason included);
+     * {@code cancel} cancels the invocation's token, then the executor's future. Dependent stages
+     * are plain {@code CompletableFuture}s.
+     */
+    static final class CompletableInvocationFuture<T> extends CompletableFuture<T> {
+
+        private final CompletableFuture<?> source;
+
+        private final AsyncInvocation invocation;
+
+        @SuppressWarnings("unchecked")
+        CompletableInvocationFuture(CompletableFuture<?> source, AsyncInvocation invocation) {
+            this.source = source;
+            this.invocation = invocation;
+            source.whenComplete((value, failure) -> {
+                if (failure == null) {
+                    complete((T) value);
+                }
+                else {
+                    CancelledException cancelled = cancellation(failure);
+                    completeExceptionally((cancelled != null) ? cancelled : failure);
+                }
+            });
+        }
+
+        /**
+         * Cancels this future, then the invocation's token and the executor's future. In that
+         * order: once the token is cancelled, the invocation may end at once and complete this
+         * future first.
+         */
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            if (cancelled) {
+                invocation.cancelFromFuture();
+                source.cancel(mayInterruptIfRunning);
+            }
+            return cancelled;
+        }
+
+        @Override
+        public String toString() {
+            return invocation.name() + " " + super.toString();
+        }
+    }
+
+    /**
+     * The {@code Future} the caller gets for a method declared to return {@code Future}: the
+     * executor's future, except that {@code cancel} first cancels the invocation's token (so a
+     * blocked {@code token.call(...)} ends with {@link CancelledException} rather than a bare
+     * interrupt), and an invocation that ended with {@link CancelledException} reads as cancelled.
+     */
+    static final class InvocationFuture<T> implements Future<T> {
+
+        private final Future<?> delegate;
+
+        private final AsyncInvocation invocation;
+
+        InvocationFuture(Future<?> delegate, AsyncInvocation invocation) {
+            this.delegate = delegate;
+            this.invocation = invocation;
+        }
+
+        /**
+         * Cancels the invocation's token, then the executor's future. In that order, so that an
+         * interrupt from {@code cancel(true)} finds the token already cancelled. The invocation
+         * may then end, with {@link CancelledException}, before the executor's future is
+         * cancelled: this future reads as cancelled then too.
+         */
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            if (!delegate.isDone()) {
+                invocation.cancelFromFuture();
+            }
+            return delegate.cancel(mayInterruptIfRunning) || isCancelled();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return delegate.isCancelled() || (delegate.isDone() && endedCancelled() != null);
+        }
+
+        @Override
+        public boolean isDone() {
+            return delegate.isDone();
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public T get() throws InterruptedException, ExecutionException {
+            try {
+                return (T) delegate.get();
+            }
+            catch (ExecutionException ex) {
+                throw rethrown(ex);
+            }
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+            try {
+                return (T) delegate.get(timeout, unit);
+            }
+            catch (ExecutionException ex) {
+                throw rethrown(ex);
+            }
+        }
+
+        private static ExecutionException rethrown(ExecutionException ex) {
+            CancelledException cancelled = cancellation(ex);
+            if (cancelled != null) {
+                throw cancelled;
+            }
+            return ex;
+        }
+
+        /** The {@link CancelledException} the done invocation ended with, or null. */
+        private @Nullable CancelledException endedCancelled() {
+            try {
+                delegate.get();
+                return null;
+            }
+            catch (ExecutionException ex) {
+                return cancellation(ex);
+            }
+            catch (CancellationException ex) {
+                return null;
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "InvocationFuture[" + invocation.name() + ", " + delegate + "]";
+        }
+    }
+}
