@@ -56,10 +56,6 @@ final class CancellationTaskScheduler implements TaskScheduler {
         this.tracker = tracker;
     }
 
-    TaskScheduler getDelegate() {
-        return delegate;
-    }
-
     @Override
     public Clock getClock() {
         return delegate.getClock();
@@ -154,10 +150,6 @@ final class CancellationTaskScheduler implements TaskScheduler {
             this.name = name;
             this.parent = parent;
             this.tracker = tracker;
-        }
-
-        String name() {
-            return name;
         }
 
         @Override
