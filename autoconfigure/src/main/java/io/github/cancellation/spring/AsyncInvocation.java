@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.cancellation.CancellationReason;
@@ -30,26 +31,48 @@ import org.jspecify.annotations.Nullable;
  *   <li>the executor's thread binds the token, tracks the invocation, runs the method and
  *       {@linkplain #end() ends} it: links released, token closed.
  * </ol>
- * An invocation that never runs (its submission failed, or its future was cancelled before it
- * started) is ended by the caller's thread, or left cancelled, which detaches its token from the
- * tree as well.
+ * An invocation that never runs is ended by the caller's thread: when its submission failed, or
+ * when its future was cancelled before it {@linkplain #start() started} (the executor then skips
+ * it).
+ *
+ * <p>The token comes from {@link IssuedTokens#open}, and is {@linkplain IssuedTokens#end ended}
+ * there exactly once, so that {@code cancellation.tokens.active} counts it while it is open; a
+ * {@code CALLER} cancellation that this invocation starts is counted there too.
  *
  * <p>Thread-safety: thread-safe. The links are set on the caller's thread before the method is
  * submitted (submission orders them before the run) and released at most once, by whichever
- * thread ends or cancels the invocation first.
+ * thread ends or cancels the invocation first. {@link #state} decides, once, who ends it.
  */
 final class AsyncInvocation {
+
+    private static final int NEW = 0;
+    private static final int STARTED = 1;
+    private static final int ENDED = 2;
 
     private final String name;
 
     private final CancellationToken token;
 
+    private final IssuedTokens tokens;
+
     /** Registrations on the caller's tokens; null once released. */
     private final AtomicReference<@Nullable List<Registration>> links = new AtomicReference<>(new ArrayList<>(1));
 
-    AsyncInvocation(String name, CancellationToken token) {
+    /**
+     * NEW -> STARTED (the executor's thread runs it) -> ENDED, or NEW -> ENDED (never ran: its
+     * submission failed or its future was cancelled first). The thread that moves it to ENDED
+     * ends the token.
+     */
+    private final AtomicInteger state = new AtomicInteger(NEW);
+
+    /**
+     * Creates an invocation whose token is a new child of {@code parent}, counted by
+     * {@code tokens}.
+     */
+    AsyncInvocation(String name, CancellationToken parent, IssuedTokens tokens) {
         this.name = name;
-        this.token = token;
+        this.tokens = tokens;
+        this.token = tokens.open(parent, name);
     }
 
     String name() {
@@ -70,22 +93,43 @@ final class AsyncInvocation {
         if (caller == CancellationToken.none() || caller == token || registrations == null) {
             return;
         }
-        registrations.add(caller.onCancel(reason -> token.cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
+        registrations.add(caller.onCancel(reason -> cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
                 "caller token '" + caller.name() + "' was cancelled (" + reason.kind() + ")",
                 new CancelledException(reason)))));
     }
 
-    /** Cancels this invocation, because the caller cancelled the future it was given. */
+    /**
+     * Cancels this invocation, because the caller cancelled the future it was given. If it has
+     * not started, it never will (the executor skips a cancelled future's task): ends it now.
+     */
     void cancelFromFuture() {
-        token.cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
-                "the future of '" + name + "' was cancelled"));
+        cancel(CancellationReason.of(CancellationReason.Kind.CALLER, "the future of '" + name + "' was cancelled"));
         releaseLinks();
+        if (state.compareAndSet(NEW, ENDED)) {
+            tokens.end(token);
+        }
+    }
+
+    private void cancel(CancellationReason reason) {
+        if (token.cancel(reason)) {
+            tokens.countStarted(reason.kind());
+        }
+    }
+
+    /**
+     * Marks this invocation as running, on the executor's thread. An invocation whose future was
+     * cancelled just before is already ended; it runs all the same, with its token cancelled.
+     */
+    void start() {
+        state.compareAndSet(NEW, STARTED);
     }
 
     /** Ends this invocation: releases the links and closes the token. Idempotent. */
     void end() {
-        releaseLinks();
-        token.close();
+        if (state.getAndSet(ENDED) != ENDED) {
+            releaseLinks();
+            tokens.end(token);
+        }
     }
 
     private void releaseLinks() {

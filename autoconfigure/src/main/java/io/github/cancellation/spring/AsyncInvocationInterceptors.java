@@ -55,11 +55,14 @@ final class AsyncInvocationInterceptors {
 
         private final Supplier<CancellationToken> parent;
 
+        private final Supplier<IssuedTokens> tokens;
+
         private final Map<Method, MethodInfo> methods = new ConcurrentHashMap<>();
 
-        Submission(String beanName, Supplier<CancellationToken> parent) {
+        Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens) {
             this.beanName = beanName;
             this.parent = parent;
+            this.tokens = tokens;
         }
 
         @Override
@@ -70,7 +73,7 @@ final class AsyncInvocationInterceptors {
             }
             Method method = invocation.getMethod();
             MethodInfo info = methods.computeIfAbsent(method, this::describe);
-            AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get().child(info.taskName()));
+            AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get(), tokens.get());
             if (info.tokenParameters().length > 0) {
                 Object[] arguments = proxyInvocation.getArguments();
                 for (int index : info.tokenParameters()) {
@@ -132,6 +135,7 @@ final class AsyncInvocationInterceptors {
             if (async == null) {
                 return invocation.proceed();
             }
+            async.start();
             CancellationToken token = async.token();
             try (Scope scope = token.bind(); TrackedTask task = tracker.get().track(async.name(), token)) {
                 Object result = invocation.proceed();

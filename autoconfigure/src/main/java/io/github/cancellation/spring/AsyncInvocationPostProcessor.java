@@ -40,9 +40,10 @@ import org.springframework.util.function.SingletonSupplier;
  *       inserts one advisor right before it and one right after it, with the same pointcut, so
  *       that they apply to exactly the methods that run asynchronously. It needs no auto-proxy
  *       creator and no {@code spring.aop} setting.
- *   <li><b>Infrastructure only.</b> Beans it needs (the application token, the tracker) are
- *       looked up when first needed, never while post-processors are being created. A bean's own
- *       token (if it injects one) is looked up when its proxy is advised.
+ *   <li><b>Infrastructure only.</b> Beans it needs (the application token, the tracker, the
+ *       {@link IssuedTokens} that count invocation tokens) are looked up when first needed, never
+ *       while post-processors are being created. A bean's own token (if it injects one) is looked
+ *       up when its proxy is advised.
  * </ol>
  * A frozen proxy cannot take advisors: its invocations keep the task decorator's token, and a
  * warning says so.
@@ -58,6 +59,10 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
 
     private final Supplier<CancellationTaskTracker> tracker = SingletonSupplier
         .of(() -> beanFactory().getBean(CancellationTaskTracker.class));
+
+    private final Supplier<IssuedTokens> issuedTokens = SingletonSupplier.of(() -> beanFactory()
+        .getBeanProvider(IssuedTokens.class)
+        .getIfAvailable(() -> new IssuedTokens(CancellationToken.none())));
 
     @Override
     public void setBeanFactory(BeanFactory beanFactory) {
@@ -99,7 +104,7 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
         advised.addAdvisor(async + 1,
                 new DefaultPointcutAdvisor(pointcut, new AsyncInvocationInterceptors.Execution(tracker)));
         advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut,
-                new AsyncInvocationInterceptors.Submission(beanName, parent)));
+                new AsyncInvocationInterceptors.Submission(beanName, parent, issuedTokens)));
         return bean;
     }
 }

@@ -14,6 +14,7 @@ import org.springframework.beans.factory.config.BeanDefinitionHolder;
 import org.springframework.beans.factory.config.DependencyDescriptor;
 import org.springframework.beans.factory.support.AutowireCandidateResolver;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
+import org.springframework.util.function.SingletonSupplier;
 
 /**
  * Gives every bean that injects a {@code CancellationToken} its own child of the application
@@ -54,6 +55,8 @@ import org.springframework.beans.factory.support.DefaultListableBeanFactory;
  * bean is destroyed): a {@code @PreDestroy} method that joins the bean's worker thread does not
  * hang. Beans of other scopes get a new child per injection, which the container never closes:
  * it is cancelled with the application token at shutdown and garbage-collected when unreferenced.
+ * Singleton bean tokens are counted by {@link IssuedTokens} while they are open; the others are
+ * not, since nothing marks their end.
  *
  * <p>Thread-safety: thread-safe, as the bean factory requires.
  */
@@ -69,9 +72,14 @@ final class BeanTokenAutowireCandidateResolver implements AutowireCandidateResol
     /** The open tokens of singleton beans, by bean name. */
     private final Map<String, CancellationToken> singletonTokens = new ConcurrentHashMap<>();
 
+    /** Counts the singleton bean tokens; looked up when the first one is created. */
+    private final Supplier<IssuedTokens> issuedTokens;
+
     BeanTokenAutowireCandidateResolver(AutowireCandidateResolver delegate, DefaultListableBeanFactory beanFactory) {
         this.delegate = delegate;
         this.beanFactory = beanFactory;
+        this.issuedTokens = SingletonSupplier.of(() -> beanFactory.getBeanProvider(IssuedTokens.class)
+            .getIfAvailable(() -> new IssuedTokens(CancellationToken.none())));
     }
 
     AutowireCandidateResolver getDelegate() {
@@ -128,12 +136,13 @@ final class BeanTokenAutowireCandidateResolver implements AutowireCandidateResol
         if (!isSingleton(beanName)) {
             return applicationToken.child(beanName);
         }
+        IssuedTokens tokens = issuedTokens.get();
         return singletonTokens.computeIfAbsent(beanName, name -> {
-            CancellationToken token = applicationToken.child(name);
+            CancellationToken token = tokens.openLongLived(applicationToken, name);
             String closerName = name + CLOSER_SUFFIX;
             beanFactory.registerDisposableBean(closerName, () -> {
                 singletonTokens.remove(name, token);
-                token.close();
+                tokens.endLongLived(token);
             });
             // The closer depends on the bean, so destroying the bean destroys the closer first.
             beanFactory.registerDependentBean(name, closerName);

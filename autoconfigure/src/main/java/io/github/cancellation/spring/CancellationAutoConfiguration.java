@@ -5,6 +5,7 @@ import java.time.Duration;
 import io.github.cancellation.CancellationToken;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -16,6 +17,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 
 /**
@@ -69,19 +71,27 @@ public final class CancellationAutoConfiguration {
     }
 
     @Bean
+    @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+    IssuedTokens cancellationIssuedTokens(ApplicationContext context) {
+        return new IssuedTokens(ApplicationTokens.find(context));
+    }
+
+    @Bean
     CancellationShutdownLifecycle cancellationShutdownLifecycle(ApplicationContext context,
-            CancellationTaskTracker tracker, CancellationProperties properties, Environment environment) {
+            CancellationTaskTracker tracker, IssuedTokens issuedTokens, CancellationProperties properties,
+            Environment environment) {
         Duration phaseTimeout = Binder.get(environment)
             .bind(PHASE_TIMEOUT_PROPERTY, Duration.class)
             .orElseGet(() -> new LifecycleProperties().getTimeoutPerShutdownPhase());
-        return new CancellationShutdownLifecycle(context, ApplicationTokens.find(context), tracker,
+        return new CancellationShutdownLifecycle(context, ApplicationTokens.find(context), tracker, issuedTokens,
                 properties.getShutdown(), phaseTimeout);
     }
 
     @Bean
     @ConditionalOnMissingBean
-    CancellationTaskDecorator cancellationTaskDecorator(ApplicationContext context, CancellationTaskTracker tracker) {
-        return new CancellationTaskDecorator(ApplicationTokens.find(context), tracker);
+    CancellationTaskDecorator cancellationTaskDecorator(ApplicationContext context, CancellationTaskTracker tracker,
+            IssuedTokens issuedTokens) {
+        return new CancellationTaskDecorator(ApplicationTokens.find(context), tracker, issuedTokens);
     }
 
     @Bean

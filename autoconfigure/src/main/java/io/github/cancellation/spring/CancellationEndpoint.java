@@ -103,12 +103,24 @@ public class CancellationEndpoint {
 
     private final int maxTokens;
 
+    private final IssuedTokens issuedTokens;
+
     CancellationEndpoint(CancellationToken applicationToken, CancellationTaskTracker tracker,
             Supplier<Map<String, CancellationToken>> beanTokens, int maxTokens) {
+        this(applicationToken, tracker, beanTokens, maxTokens, new IssuedTokens(applicationToken));
+    }
+
+    /**
+     * Creates the endpoint; every token its cancel operation cancels is counted by
+     * {@code issuedTokens} ({@code cancellation.tokens.cancelled}, kind {@code ACTUATOR}).
+     */
+    CancellationEndpoint(CancellationToken applicationToken, CancellationTaskTracker tracker,
+            Supplier<Map<String, CancellationToken>> beanTokens, int maxTokens, IssuedTokens issuedTokens) {
         this.applicationToken = applicationToken;
         this.tracker = tracker;
         this.beanTokens = beanTokens;
         this.maxTokens = maxTokens;
+        this.issuedTokens = issuedTokens;
     }
 
     /**
@@ -176,6 +188,7 @@ public class CancellationEndpoint {
         int cancelled = 0;
         for (CancellationTree.Node node : nodes) {
             if (node.token.cancel(reason)) {
+                issuedTokens.countStarted(CancellationReason.Kind.ACTUATOR);
                 cancelled++;
             }
         }

@@ -1,5 +1,8 @@
 package io.github.cancellation.spring;
 
+import io.github.cancellation.CancellationToken;
+
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.autoconfigure.endpoint.expose.EndpointExposure;
@@ -38,9 +41,11 @@ public final class CancellationEndpointAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean
         CancellationEndpoint cancellationEndpoint(ConfigurableListableBeanFactory beanFactory,
-                CancellationTaskTracker tracker) {
-            return new CancellationEndpoint(ApplicationTokens.find(beanFactory), tracker,
-                    BeanTokenAutowireCandidateResolver.beanTokens(beanFactory), CancellationEndpoint.DEFAULT_MAX_TOKENS);
+                CancellationTaskTracker tracker, ObjectProvider<IssuedTokens> issuedTokens) {
+            CancellationToken applicationToken = ApplicationTokens.find(beanFactory);
+            return new CancellationEndpoint(applicationToken, tracker,
+                    BeanTokenAutowireCandidateResolver.beanTokens(beanFactory), CancellationEndpoint.DEFAULT_MAX_TOKENS,
+                    issuedTokens.getIfAvailable(() -> new IssuedTokens(applicationToken)));
         }
 
         @Bean

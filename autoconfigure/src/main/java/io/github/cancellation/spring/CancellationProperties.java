@@ -23,6 +23,8 @@ public class CancellationProperties {
 
     private final Scheduling scheduling = new Scheduling();
 
+    private final Metrics metrics = new Metrics();
+
     /**
      * Returns the shutdown settings ({@code cancellation.shutdown.*}).
      *
@@ -48,6 +50,46 @@ public class CancellationProperties {
      */
     public Scheduling getScheduling() {
         return scheduling;
+    }
+
+    /**
+     * Returns the metrics settings ({@code cancellation.metrics.*}).
+     *
+     * @return the metrics settings, never null
+     */
+    public Metrics getMetrics() {
+        return metrics;
+    }
+
+    /**
+     * Settings of the cancellation meters. Read by the condition of
+     * {@link CancellationMetricsAutoConfiguration}; bound here so that they are documented.
+     */
+    public static class Metrics {
+
+        /**
+         * Whether to register the cancellation meters (cancellation.tokens.*, cancellation.tasks.*
+         * and cancellation.shutdown.*) when Micrometer and a MeterRegistry are present.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Returns whether the cancellation meters are registered.
+         *
+         * @return {@code true} if they are
+         */
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        /**
+         * Sets whether the cancellation meters are registered.
+         *
+         * @param enabled {@code true} if they are
+         */
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
     }
 
     /**

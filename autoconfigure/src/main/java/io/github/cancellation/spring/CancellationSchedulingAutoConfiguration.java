@@ -1,6 +1,9 @@
 package io.github.cancellation.spring;
 
+import io.github.cancellation.CancellationToken;
+
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -42,7 +45,9 @@ public final class CancellationSchedulingAutoConfiguration {
     @Bean
     @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
     CancellationSchedulingConfigurer cancellationSchedulingConfigurer(ListableBeanFactory beanFactory,
-            ScheduledTaskNames cancellationScheduledTaskNames, CancellationTaskTracker tracker) {
-        return new CancellationSchedulingConfigurer(beanFactory, cancellationScheduledTaskNames, tracker);
+            ScheduledTaskNames cancellationScheduledTaskNames, CancellationTaskTracker tracker,
+            ObjectProvider<IssuedTokens> issuedTokens) {
+        IssuedTokens tokens = issuedTokens.getIfAvailable(() -> new IssuedTokens(CancellationToken.none()));
+        return new CancellationSchedulingConfigurer(beanFactory, cancellationScheduledTaskNames, tracker, tokens);
     }
 }

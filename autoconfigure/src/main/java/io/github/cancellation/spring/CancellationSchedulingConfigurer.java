@@ -31,13 +31,16 @@ final class CancellationSchedulingConfigurer implements SchedulingConfigurer, Or
 
     private final CancellationTaskTracker tracker;
 
+    private final IssuedTokens tokens;
+
     private final Supplier<CancellationToken> applicationToken;
 
     CancellationSchedulingConfigurer(ListableBeanFactory beanFactory, ScheduledTaskNames names,
-            CancellationTaskTracker tracker) {
+            CancellationTaskTracker tracker, IssuedTokens tokens) {
         this.beanFactory = beanFactory;
         this.names = names;
         this.tracker = tracker;
+        this.tokens = tokens;
         this.applicationToken = SingletonSupplier.of(() -> ApplicationTokens.find(beanFactory));
     }
 
@@ -46,7 +49,7 @@ final class CancellationSchedulingConfigurer implements SchedulingConfigurer, Or
         TaskScheduler scheduler = registrar.getScheduler();
         if (scheduler != null && !(scheduler instanceof CancellationTaskScheduler)) {
             registrar.setTaskScheduler(new CancellationTaskScheduler(scheduler, names, applicationToken,
-                    beanName -> ApplicationTokens.beanToken(beanFactory, beanName), tracker));
+                    beanName -> ApplicationTokens.beanToken(beanFactory, beanName), tracker, tokens));
         }
     }
 

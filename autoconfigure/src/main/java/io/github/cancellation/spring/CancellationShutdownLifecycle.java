@@ -2,10 +2,12 @@ package io.github.cancellation.spring;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
+import io.github.cancellation.Registration;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -43,8 +45,15 @@ import org.springframework.scheduling.concurrent.ExecutorConfigurationSupport;
  *       token, since a cancelled token cannot be resumed.
  * </ol>
  *
+ * <p>When the drain ends, the {@linkplain #addDrainListener(DrainListener) drain listeners} are
+ * told the result first (the metrics record {@code cancellation.shutdown.*} from it), so that a
+ * straggler is one before it is interrupted. Then the drain logs one WARN line per straggler and
+ * one summary line (tasks that ended, stragglers, time), at INFO when every task ended and at WARN
+ * otherwise: a scrape of the meters may well miss a process's last seconds, a log line is not
+ * missed.
+ *
  * <p>This bean is separate from the token bean on purpose: the lifecycle processor stops a bean's
- * dependents before the bean itself, so nothing should depend on this one.
+ * dependents before the bean itself, so no {@code Lifecycle} bean should depend on this one.
  */
 final class CancellationShutdownLifecycle
         implements SmartLifecycle, ApplicationListener<ContextClosedEvent>, DisposableBean {
@@ -56,6 +65,8 @@ final class CancellationShutdownLifecycle
     private final ApplicationContext context;
     private final CancellationToken applicationToken;
     private final CancellationTaskTracker tracker;
+    private final IssuedTokens issuedTokens;
+    private final List<DrainListener> drainListeners = new CopyOnWriteArrayList<>();
     private final int phase;
     private final Duration drainTimeout;
     private final boolean interruptStragglers;
@@ -70,10 +81,12 @@ final class CancellationShutdownLifecycle
      * {@link #destroy()} cancels it with {@code SHUTDOWN} before the token's own {@code close()}.
      */
     CancellationShutdownLifecycle(ApplicationContext context, CancellationToken applicationToken,
-            CancellationTaskTracker tracker, CancellationProperties.Shutdown settings, Duration phaseTimeout) {
+            CancellationTaskTracker tracker, IssuedTokens issuedTokens, CancellationProperties.Shutdown settings,
+            Duration phaseTimeout) {
         this.context = context;
         this.applicationToken = applicationToken;
         this.tracker = tracker;
+        this.issuedTokens = issuedTokens;
         this.phase = settings.getPhase();
         this.drainTimeout = settings.getDrainTimeout();
         this.interruptStragglers = settings.isInterruptStragglers();
@@ -92,6 +105,18 @@ final class CancellationShutdownLifecycle
                     + "phase (" + ExecutorConfigurationSupport.DEFAULT_PHASE + "): they will wait for their tasks "
                     + "before the application token is cancelled");
         }
+    }
+
+    /**
+     * Adds a listener that is told the result of the shutdown drain, once, on the thread that
+     * drains. A listener that throws is logged and does not affect the shutdown.
+     *
+     * @param listener the listener; keep it fast, shutdown waits for it
+     * @return a registration that removes the listener
+     */
+    Registration addDrainListener(DrainListener listener) {
+        drainListeners.add(listener);
+        return () -> drainListeners.remove(listener);
     }
 
     @Override
@@ -170,9 +195,12 @@ final class CancellationShutdownLifecycle
             }
             return;
         }
-        long start = System.nanoTime();
         int inFlight = tracker.activeCount();
-        applicationToken.cancel(CancellationReason.of(CancellationReason.Kind.SHUTDOWN, "application context is closing"));
+        long start = System.nanoTime();
+        if (applicationToken.cancel(
+                CancellationReason.of(CancellationReason.Kind.SHUTDOWN, "application context is closing"))) {
+            issuedTokens.countStarted(CancellationReason.Kind.SHUTDOWN);
+        }
         tracker.close();
         if (callback == null) {
             drain(start, inFlight);
@@ -200,26 +228,63 @@ final class CancellationShutdownLifecycle
             logger.warn("Shutdown drain interrupted; not waiting for tracked tasks any longer");
             emptied = tracker.activeCount() == 0;
         }
-        long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
         List<TrackedTask> stragglers = emptied ? List.of() : tracker.tasks();
+        // Before any interrupt: a straggler that then ends must already count as one.
+        notifyDrainListeners(elapsed, stragglers);
+        long elapsedMillis = elapsed.toMillis();
         if (stragglers.isEmpty()) {
             logger.info("Shutdown drain: cancelled '" + applicationToken.name() + "'; the " + inFlight
-                    + " tracked task(s) in flight ended in " + elapsedMillis + " ms");
+                    + " tracked task(s) in flight ended in " + elapsedMillis + " ms, none left running");
             return;
         }
+        long stragglersInFlight = 0;
         for (TrackedTask task : stragglers) {
             boolean interrupted = interruptStragglers && task.interruptIfRunning();
             logger.warn("Shutdown drain: task '" + task.name() + "' still running after the drain timeout ("
                     + drainTimeout + "), age " + task.age().toMillis() + " ms, thread '" + task.thread().getName()
                     + "'" + (interrupted ? ", interrupted" : ", not interrupted"));
+            if (task.startNanos() - start <= 0) {
+                stragglersInFlight++;
+            }
         }
         logger.warn("Shutdown drain: cancelled '" + applicationToken.name() + "'; " + stragglers.size()
-                + " straggler(s) still running after " + elapsedMillis + " ms (" + inFlight
-                + " tracked task(s) were in flight)");
+                + " straggler(s) still running after " + elapsedMillis + " ms; "
+                + Math.max(0, inFlight - stragglersInFlight) + " of the " + inFlight
+                + " tracked task(s) in flight ended");
+    }
+
+    private void notifyDrainListeners(Duration elapsed, List<TrackedTask> stragglers) {
+        for (DrainListener listener : drainListeners) {
+            try {
+                listener.drained(elapsed, stragglers);
+            }
+            catch (RuntimeException ex) {
+                logger.warn("Shutdown drain listener " + listener + " failed", ex);
+            }
+        }
     }
 
     @Override
     public String toString() {
         return "CancellationShutdownLifecycle[phase " + phase + ", token " + applicationToken.name() + "]";
+    }
+
+    /**
+     * Told the result of the shutdown drain: how long it took and which tasks were still running
+     * when it ended. Internal: the metrics use it.
+     */
+    @FunctionalInterface
+    interface DrainListener {
+
+        /**
+         * Called once, on the thread that drains, when the drain has ended, before stragglers are
+         * logged and (if configured) interrupted.
+         *
+         * @param elapsed the time from the cancellation of the application token to the end of
+         *     the drain
+         * @param stragglers the tasks still running, oldest first; empty when every task ended
+         */
+        void drained(Duration elapsed, List<TrackedTask> stragglers);
     }
 }

@@ -4,6 +4,7 @@ import java.util.concurrent.RunnableScheduledFuture;
 
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.Scope;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.task.TaskDecorator;
@@ -73,9 +74,13 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
 
     private final CancellationTaskTracker tracker;
 
-    CancellationTaskDecorator(CancellationToken applicationToken, CancellationTaskTracker tracker) {
+    private final IssuedTokens tokens;
+
+    CancellationTaskDecorator(CancellationToken applicationToken, CancellationTaskTracker tracker,
+            IssuedTokens tokens) {
         this.applicationToken = applicationToken;
         this.tracker = tracker;
+        this.tokens = tokens;
     }
 
     /**
@@ -94,7 +99,7 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         CancellationToken submitter = CancellationToken.current();
         boolean scheduled = runnable instanceof RunnableScheduledFuture;
         CancellationToken parent = (submitter == CancellationToken.none() || scheduled) ? applicationToken : submitter;
-        return new TokenTask(runnable, parent, taskName(runnable), tracker);
+        return new TokenTask(runnable, parent, taskName(runnable), tracker, tokens);
     }
 
     /**
@@ -122,14 +127,15 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      * Ends the tracking of the decorated task running on this thread, if any, and closes its
      * token: the work it runs has a token and tracking of its own. Called by the starter at the
      * start of a {@code @Scheduled} execution, which a scheduler runs directly inside the
-     * decorated task; does nothing the second time in the same run.
+     * decorated task; does nothing the second time in the same run. The tracked task ends
+     * {@linkplain TrackedTask#isHandedOver() handed over}, so that listeners such as the metrics
+     * do not take this brief task for work that responded to a cancellation.
      */
     static void handOverRunningTask() {
         Run run = RUNNING.get();
         if (run != null) {
             RUNNING.remove();
-            run.task().close();
-            run.token().close();
+            run.handOver();
         }
     }
 
@@ -171,22 +177,25 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         private final CancellationToken parent;
         private final String name;
         private final CancellationTaskTracker tracker;
+        private final IssuedTokens tokens;
 
-        TokenTask(Runnable delegate, CancellationToken parent, String name, CancellationTaskTracker tracker) {
+        TokenTask(Runnable delegate, CancellationToken parent, String name, CancellationTaskTracker tracker,
+                IssuedTokens tokens) {
             this.delegate = delegate;
             this.parent = parent;
             this.name = name;
             this.tracker = tracker;
+            this.tokens = tokens;
         }
 
         @Override
         @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
         public void run() {
             Run outer = RUNNING.get();
-            try (CancellationToken token = parent.child(name);
-                    Scope scope = token.bind();
-                    TrackedTask task = tracker.track(name, token)) {
-                RUNNING.set(new Run(token, task));
+            Run run = new Run(tokens.open(parent, name), tokens);
+            try (Scope scope = run.token.bind(); TrackedTask task = tracker.track(name, run.token)) {
+                run.task = task;
+                RUNNING.set(run);
                 try {
                     delegate.run();
                 }
@@ -199,6 +208,9 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
                     }
                 }
             }
+            finally {
+                run.endToken();
+            }
         }
 
         @Override
@@ -207,8 +219,40 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         }
     }
 
-    /** One run of a decorated task: its token and tracking, which the run closes at its end. */
-    private record Run(CancellationToken token, TrackedTask task) {
+    /**
+     * One run of a decorated task: its token and tracking, which the run ends at its end, or
+     * {@linkplain #handOver() hands over} before. Confined to the thread of the run.
+     */
+    private static final class Run {
+
+        final CancellationToken token;
+
+        private final IssuedTokens tokens;
+
+        @Nullable TrackedTask task;
+
+        private boolean tokenEnded;
+
+        Run(CancellationToken token, IssuedTokens tokens) {
+            this.token = token;
+            this.tokens = tokens;
+        }
+
+        /** Ends the tracking, handed over, and the token; the run's own ends then do nothing. */
+        void handOver() {
+            if (task != null) {
+                task.handOver();
+            }
+            endToken();
+        }
+
+        /** Ends the token, once. */
+        void endToken() {
+            if (!tokenEnded) {
+                tokenEnded = true;
+                tokens.end(token);
+            }
+        }
     }
 
     /** Ends a {@link #skipNextDecoration()}. */

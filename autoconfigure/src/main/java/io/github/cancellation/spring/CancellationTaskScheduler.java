@@ -46,14 +46,18 @@ final class CancellationTaskScheduler implements TaskScheduler {
 
     private final CancellationTaskTracker tracker;
 
+    private final IssuedTokens tokens;
+
     CancellationTaskScheduler(TaskScheduler delegate, ScheduledTaskNames names,
             Supplier<CancellationToken> applicationToken,
-            Function<String, @Nullable CancellationToken> beanTokens, CancellationTaskTracker tracker) {
+            Function<String, @Nullable CancellationToken> beanTokens, CancellationTaskTracker tracker,
+            IssuedTokens tokens) {
         this.delegate = delegate;
         this.names = names;
         this.applicationToken = applicationToken;
         this.beanTokens = beanTokens;
         this.tracker = tracker;
+        this.tokens = tokens;
     }
 
     @Override
@@ -111,7 +115,7 @@ final class CancellationTaskScheduler implements TaskScheduler {
         String beanName = names.beanName(task);
         CancellationToken beanToken = (beanName != null) ? beanTokens.apply(beanName) : null;
         Supplier<CancellationToken> parent = (beanToken != null) ? () -> beanToken : applicationToken;
-        return new ScheduledExecution(task, names.taskName(task), parent, tracker);
+        return new ScheduledExecution(task, names.taskName(task), parent, tracker, tokens);
     }
 
     @Override
@@ -144,12 +148,15 @@ final class CancellationTaskScheduler implements TaskScheduler {
 
         private final CancellationTaskTracker tracker;
 
+        private final IssuedTokens tokens;
+
         ScheduledExecution(Runnable task, String name, Supplier<CancellationToken> parent,
-                CancellationTaskTracker tracker) {
+                CancellationTaskTracker tracker, IssuedTokens tokens) {
             this.task = task;
             this.name = name;
             this.parent = parent;
             this.tracker = tracker;
+            this.tokens = tokens;
         }
 
         @Override
@@ -160,9 +167,8 @@ final class CancellationTaskScheduler implements TaskScheduler {
             if (parentToken.isCancelled()) {
                 return;
             }
-            try (CancellationToken token = parentToken.child(name);
-                    Scope scope = token.bind();
-                    TrackedTask tracked = tracker.track(name, token)) {
+            CancellationToken token = tokens.open(parentToken, name);
+            try (Scope scope = token.bind(); TrackedTask tracked = tracker.track(name, token)) {
                 if (token.isCancelled()) {
                     return;
                 }
@@ -178,6 +184,9 @@ final class CancellationTaskScheduler implements TaskScheduler {
                         logger.debug("@Scheduled execution '" + name + "' stopped: " + ex.reason());
                     }
                 }
+            }
+            finally {
+                tokens.end(token);
             }
         }
 

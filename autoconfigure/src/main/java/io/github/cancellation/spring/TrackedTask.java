@@ -38,6 +38,9 @@ public final class TrackedTask implements AutoCloseable {
      */
     private int state = RUNNING;
 
+    /** Set before {@link #close()} when the work goes on under a tracking of its own. */
+    private volatile boolean handedOver;
+
     TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread) {
         this.tracker = tracker;
         this.name = name;
@@ -106,6 +109,24 @@ public final class TrackedTask implements AutoCloseable {
         state = INTERRUPTED;
         thread.interrupt();
         return true;
+    }
+
+    /**
+     * Returns whether this task ended because the work it ran went on under a tracking of its own
+     * (the task decorator's hand-over of a {@code @Scheduled} execution that a scheduler runs
+     * inside a decorated task): a brief task, gone before its work was done.
+     */
+    boolean isHandedOver() {
+        return handedOver;
+    }
+
+    /**
+     * Ends the tracking of this task because its work goes on under a tracking of its own.
+     * Listeners see {@link #isHandedOver()} true when told of the end.
+     */
+    void handOver() {
+        handedOver = true;
+        close();
     }
 
     /**

@@ -5,8 +5,8 @@
  * every bean that injects a {@code CancellationToken}, a child token for every task run by the
  * executors and schedulers that Spring Boot builds and for every {@code @Async} invocation and
  * {@code @Scheduled} execution (named {@code beanName.methodName}), readiness
- * {@code REFUSING_TRAFFIC} once the application token is cancelled, and, with actuator, the
- * {@code cancellation} endpoint.
+ * {@code REFUSING_TRAFFIC} once the application token is cancelled, with Micrometer the
+ * {@code cancellation.*} meters, and, with actuator, the {@code cancellation} endpoint.
  *
  * <p>The public types are {@link io.github.cancellation.spring.CancellationAutoConfiguration},
  * {@link io.github.cancellation.spring.CancellationAsyncAutoConfiguration},
@@ -15,7 +15,10 @@
  * ({@link io.github.cancellation.spring.CancellationTaskTracker} and
  * {@link io.github.cancellation.spring.TrackedTask}), the
  * {@link io.github.cancellation.spring.CancellationTaskDecorator}, the Micrometer
- * context-propagation accessor, and the actuator endpoint
+ * context-propagation accessor, the meters
+ * ({@link io.github.cancellation.spring.CancellationMetricsAutoConfiguration} and
+ * {@link io.github.cancellation.spring.CancellationMetrics}, whose constants name them), and the
+ * actuator endpoint
  * ({@link io.github.cancellation.spring.CancellationEndpointAutoConfiguration},
  * {@link io.github.cancellation.spring.CancellationEndpoint} with its response types, and
  * {@link io.github.cancellation.spring.CancellationEndpointWebExtension}). Everything else is
