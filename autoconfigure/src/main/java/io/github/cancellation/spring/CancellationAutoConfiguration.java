@@ -101,6 +101,15 @@ public final class CancellationAutoConfiguration {
     }
 
     @Bean
+    static ExecutorPhaseTimeout cancellationExecutorPhaseTimeout(Environment environment) {
+        // A post-processor is created before configuration properties beans: bind what it needs here.
+        CancellationProperties.Shutdown shutdown = Binder.get(environment)
+            .bind("cancellation.shutdown", CancellationProperties.Shutdown.class)
+            .orElseGet(CancellationProperties.Shutdown::new);
+        return new ExecutorPhaseTimeout(shutdown.getPhase(), shutdown.getExecutorPhaseTimeout());
+    }
+
+    @Bean
     static BeanTokenResolverInstaller cancellationBeanTokenResolverInstaller() {
         return new BeanTokenResolverInstaller();
     }

@@ -180,6 +180,12 @@ public class CancellationProperties {
         public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(20);
 
         /**
+         * Default {@linkplain #getExecutorPhaseTimeout() executor phase timeout}: 1 second, enough
+         * for tasks that start during shutdown (born cancelled) to end.
+         */
+        public static final Duration DEFAULT_EXECUTOR_PHASE_TIMEOUT = Duration.ofSeconds(1);
+
+        /**
          * Lifecycle phase at which the application token is cancelled when the context closes.
          * The default runs after the web server has drained and stopped (phases MAX - 1024 and
          * MAX - 2048) and before executors and schedulers wait for their tasks (MAX / 2).
@@ -198,6 +204,14 @@ public class CancellationProperties {
          * timeout has elapsed.
          */
         private boolean interruptStragglers;
+
+        /**
+         * Maximum time the executors' and schedulers' own shutdown phase (MAX / 2), which comes
+         * after the drain, waits for tasks still running. Replaces
+         * spring.lifecycle.timeout-per-shutdown-phase for that phase only, so that a task that
+         * ignores its token holds shutdown for at most the drain timeout plus this.
+         */
+        private Duration executorPhaseTimeout = DEFAULT_EXECUTOR_PHASE_TIMEOUT;
 
         /**
          * Returns the lifecycle phase at which the application token is cancelled.
@@ -252,6 +266,34 @@ public class CancellationProperties {
          */
         public boolean isInterruptStragglers() {
             return interruptStragglers;
+        }
+
+        /**
+         * Returns how long the executors' and schedulers' shutdown phase waits for tasks still
+         * running after the drain.
+         *
+         * @return the executor phase timeout, never null or negative
+         */
+        public Duration getExecutorPhaseTimeout() {
+            return executorPhaseTimeout;
+        }
+
+        /**
+         * Sets how long the executors' and schedulers' shutdown phase waits for tasks still
+         * running after the drain.
+         *
+         * @param executorPhaseTimeout the timeout; zero means "do not wait"
+         * @throws IllegalArgumentException if the timeout is null or negative
+         */
+        public void setExecutorPhaseTimeout(Duration executorPhaseTimeout) {
+            if (executorPhaseTimeout == null) {
+                throw new IllegalArgumentException("cancellation.shutdown.executor-phase-timeout must not be empty");
+            }
+            if (executorPhaseTimeout.isNegative()) {
+                throw new IllegalArgumentException("cancellation.shutdown.executor-phase-timeout must not be negative, but was "
+                        + executorPhaseTimeout);
+            }
+            this.executorPhaseTimeout = executorPhaseTimeout;
         }
 
         /**

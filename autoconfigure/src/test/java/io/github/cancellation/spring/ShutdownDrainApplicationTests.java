@@ -108,6 +108,38 @@ class ShutdownDrainApplicationTests {
         worker.stop();
     }
 
+    /**
+     * A straggler on Boot's executor holds shutdown for the drain timeout plus the executor phase
+     * timeout, not plus spring.lifecycle.timeout-per-shutdown-phase (30 s), which Spring's
+     * executor phase would otherwise spend waiting for it.
+     */
+    @Test
+    void stragglerOnTheBootExecutorShouldHoldShutdownOnlyForDrainPlusExecutorPhaseTimeout(CapturedOutput output)
+            throws InterruptedException {
+        ConfigurableApplicationContext context = run(WorkerApplication.class,
+                "--cancellation.shutdown.drain-timeout=500ms", "--cancellation.shutdown.executor-phase-timeout=300ms");
+        ThreadPoolTaskExecutor executor = context.getBean("applicationTaskExecutor", ThreadPoolTaskExecutor.class);
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        executor.execute(() -> {
+            started.countDown();
+            while (release.getCount() > 0) { // ignores its token, and interrupts too
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+        });
+        assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+
+        long start = System.nanoTime();
+        context.close();
+        Duration closeTime = Duration.ofNanos(System.nanoTime() - start);
+        release.countDown();
+
+        System.out.println("Closed the application with a straggler on the Boot executor (drain 500 ms, executor phase "
+                + "300 ms) in " + closeTime.toMillis() + " ms");
+        assertThat(closeTime).isBetween(Duration.ofMillis(700), Duration.ofSeconds(10));
+        assertThat(output).contains("1 straggler(s) still running");
+    }
+
     @Test
     void invalidPropertyShouldBeReportedWithItsKey(CapturedOutput output) {
         assertThatException().isThrownBy(() -> run(WorkerApplication.class, "--cancellation.shutdown.drain-timeout=-5s"));
