@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Turns JMH's JSON and the survey table into BENCHMARKS.md: per shape, every peer's score with its
-error, and the ratio ours / best peer (lower is better; below 1.0 means we win)."""
+error, and the ratio ours / best peer (lower is better; below 1.0 means we win). An optional third
+argument, the Spring results written by SpringShutdownBench (shutdown.md: shutdown times and @Async
+throughput, plain vs starter, with the ratio starter / plain), is appended as its own section.
+
+Usage: report.py jmh.json survey.md [shutdown.md] > BENCHMARKS.md"""
 import json
 import platform
 import subprocess
@@ -18,7 +22,7 @@ def shape_of(bench):
     return (name + (f" [{suffix}]" if suffix else "")), peer
 
 
-def main(jmh_path, survey_path):
+def main(jmh_path, survey_path, shutdown_path=None):
     with open(jmh_path) as f:
         results = json.load(f)
     scores = defaultdict(dict)
@@ -76,7 +80,21 @@ def main(jmh_path, survey_path):
     print("\n## Shapes JMH cannot time\n")
     with open(survey_path) as f:
         print(f.read())
+    if shutdown_path:
+        print_spring(shutdown_path)
+
+
+def print_spring(shutdown_path):
+    """Appends SpringShutdownBench's tables; it already carries the ratios starter / plain."""
+    with open(shutdown_path) as f:
+        text = f.read().strip()
+    print()
+    print(text)
+    print()
+    print("Ratio = starter / plain, from the medians: below 1.0 the starter's app exits sooner (shutdown); "
+          "at or above 0.95 the goal for @Async throughput is met. Per-run detail and logs: "
+          "`benchmarks/results/shutdown.md`, `benchmarks/results/shutdown-logs/`.")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
