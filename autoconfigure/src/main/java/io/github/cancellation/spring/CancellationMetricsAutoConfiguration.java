@@ -6,6 +6,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 
 /**
@@ -32,6 +33,7 @@ public final class CancellationMetricsAutoConfiguration {
     }
 
     @Bean
+    @ConditionalOnMissingBean
     CancellationMetrics cancellationMetrics(IssuedTokens issuedTokens, CancellationTaskTracker tracker,
             CancellationShutdownLifecycle lifecycle) {
         return new CancellationMetrics(issuedTokens, tracker, lifecycle);

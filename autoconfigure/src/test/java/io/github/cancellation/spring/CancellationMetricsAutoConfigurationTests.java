@@ -228,6 +228,25 @@ class CancellationMetricsAutoConfigurationTests {
     }
 
     @Test
+    void metricsShouldBackOffWhenTheApplicationDefinesThem() {
+        contextRunner.withUserConfiguration(UserMetricsConfiguration.class).run(context -> {
+            assertThat(context).hasSingleBean(CancellationMetrics.class).hasBean("userCancellationMetrics");
+            assertThat(context.getBean(MeterRegistry.class).get(CancellationMetrics.TOKENS_ACTIVE).gauge().value())
+                .isZero();
+        });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class UserMetricsConfiguration {
+
+        @Bean
+        CancellationMetrics userCancellationMetrics(IssuedTokens issuedTokens, CancellationTaskTracker tracker,
+                CancellationShutdownLifecycle lifecycle) {
+            return new CancellationMetrics(issuedTokens, tracker, lifecycle);
+        }
+    }
+
+    @Test
     void metricsWhenMicrometerIsAbsentShouldBackOff() {
         new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(CancellationAutoConfiguration.class,
