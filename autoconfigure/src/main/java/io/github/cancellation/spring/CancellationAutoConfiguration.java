@@ -9,6 +9,7 @@ import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.autoconfigure.task.TaskExecutionAutoConfiguration;
 import org.springframework.boot.autoconfigure.task.TaskSchedulingAutoConfiguration;
@@ -58,9 +59,18 @@ public final class CancellationAutoConfiguration {
     CancellationAutoConfiguration() {
     }
 
+    /**
+     * The application token. A child context gets its own (a child of its parent context's
+     * application token, when there is one), so that closing the child cancels the child's work
+     * only, while closing the parent cancels both.
+     */
     @Bean(APPLICATION_TOKEN_BEAN_NAME)
-    @ConditionalOnMissingBean(CancellationToken.class)
-    CancellationToken applicationCancellationToken() {
+    @ConditionalOnMissingBean(value = CancellationToken.class, search = SearchStrategy.CURRENT)
+    CancellationToken applicationCancellationToken(ApplicationContext context) {
+        ApplicationContext parent = context.getParent();
+        if (parent != null && parent.getBeanNamesForType(CancellationToken.class).length > 0) {
+            return ApplicationTokens.find(parent).child(APPLICATION_TOKEN_NAME);
+        }
         return CancellationToken.create(APPLICATION_TOKEN_NAME);
     }
 

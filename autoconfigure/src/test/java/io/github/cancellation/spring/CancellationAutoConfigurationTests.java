@@ -79,6 +79,32 @@ class CancellationAutoConfigurationTests {
         });
     }
 
+    /**
+     * A child context gets its own application token, a child of the parent's: closing the child
+     * cancels the child's token only, and closing the parent cancels both.
+     */
+    @Test
+    void childContextShouldHaveItsOwnTokenBelowTheParentsAndNeverCancelTheParentsOnClose() {
+        contextRunner.run(parent -> {
+            CancellationToken parentToken = parent.getBean(CancellationToken.class);
+            contextRunner.withParent(parent).run(child -> {
+                CancellationToken childToken = child.getBean(CancellationToken.class);
+                assertThat(childToken).isNotSameAs(parentToken);
+                assertThat(childToken.parent()).containsSame(parentToken);
+                child.close();
+                assertThat(childToken.reason()).map(CancellationReason::kind).contains(CancellationReason.Kind.SHUTDOWN);
+                assertThat(parentToken.isCancelled()).as("closing the child leaves the parent's token alone").isFalse();
+            });
+            contextRunner.withParent(parent).run(child -> {
+                CancellationToken childToken = child.getBean(CancellationToken.class);
+                parent.close();
+                assertThat(parentToken.reason()).map(CancellationReason::kind).contains(CancellationReason.Kind.SHUTDOWN);
+                assertThat(childToken.reason()).as("closing the parent cancels the child's token too")
+                    .isEqualTo(parentToken.reason());
+            });
+        });
+    }
+
     @Test
     void tokenWhenUserDefinesOneShouldBackOff() {
         contextRunner.withUserConfiguration(UserTokenConfiguration.class).run(context -> {
