@@ -1,0 +1,636 @@
+package io.github.cancellation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+import io.github.cancellation.CancellationReason.Kind;
+
+/**
+ * Tests written for the mutants that survived the unit suite under PIT ({@code -Pmutation}, see
+ * RELIABILITY.md). Each one pins a property that the other unit tests left implicit.
+ *
+ * <p>Two groups are white-box, on purpose:
+ * <ul>
+ *   <li>{@link LockDiscipline}: invariant I5 of {@link TokenNode} says every list and link change
+ *       happens under the node's spin lock. Single-threaded tests cannot see a missing
+ *       {@code lock()}, and the Lincheck and race tests that can are too slow to run per mutant. So
+ *       the test takes a node's lock itself (through its private field) and checks that the operation
+ *       on another thread waits for it, then completes once it is released. In the real code these
+ *       waits are always taken; only a broken lock discipline makes an operation finish while the
+ *       lock is held, so the checks never flake.
+ *   <li>{@link RaceWindows}: the same held lock stops a canceller in the middle of its walk, or a
+ *       registrant in the middle of linking, so that the windows named by I4, I7 and I8 can be
+ *       observed one step at a time from the test thread.
+ * </ul>
+ */
+class MutationKillersTest {
+
+    /** How long an operation must stay blocked on a held lock (it never ends while held in the real code). */
+    private static final long HOLD_MILLIS = 150;
+    private static final Duration LONG = Duration.ofSeconds(30);
+
+    private static final VarHandle LOCK;
+    private static final VarHandle REASON;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(TokenNode.class, MethodHandles.lookup());
+            LOCK = lookup.findVarHandle(TokenNode.class, "lock", int.class);
+            REASON = lookup.findVarHandle(TokenNode.class, "reason", CancellationReason.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // ====================================================================== lock discipline (I5)
+
+    @Nested
+    class LockDiscipline {
+
+        /** Registering a callback waits for the token's lock (I3: lists change only under it). */
+        @Test
+        void onCancel_whileTokenLocked_waitsForTheLock() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+            AtomicInteger runs = new AtomicInteger();
+
+            assertWaitsForLockOf(token, () -> token.onCancel(r -> runs.incrementAndGet()));
+
+            token.cancel();
+            assertThat(runs).hasValue(1);
+        }
+
+        /** Unregistering waits for the token's lock, then prevents the callback. */
+        @Test
+        void unregister_whileTokenLocked_waitsForTheLock() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+            AtomicInteger runs = new AtomicInteger();
+            Registration registration = token.onCancel(r -> runs.incrementAndGet());
+            AtomicReference<Boolean> prevented = new AtomicReference<>();
+
+            assertWaitsForLockOf(token, () -> prevented.set(registration.unregister()));
+
+            token.cancel();
+            assertThat(prevented.get()).isTrue();
+            assertThat(runs).hasValue(0);
+        }
+
+        /** {@code children()} reads the child list under the lock. */
+        @Test
+        void children_whileTokenLocked_waitsForTheLock() throws Exception {
+            CancellationToken parent = CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+            child.onCancel(r -> { });
+            AtomicReference<Object> listed = new AtomicReference<>();
+
+            assertWaitsForLockOf(parent, () -> listed.set(parent.children()));
+
+            assertThat(listed.get()).isEqualTo(List.of(child));
+        }
+
+        /** The canceller detaches the callback list under the lock, so it waits for a registrant in progress. */
+        @Test
+        void cancel_withCallbackWhileTokenLocked_waitsForTheLock() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+            AtomicInteger runs = new AtomicInteger();
+            token.onCancel(r -> runs.incrementAndGet());
+
+            assertWaitsForLockOf(token, token::cancel);
+
+            assertThat(runs).hasValue(1);
+        }
+
+        /**
+         * A canceller that finds the lock taken cannot prove the lists empty (I3, {@code quiet()}): it
+         * waits for the lock even when nothing is registered yet.
+         */
+        @Test
+        void cancel_withNothingRegisteredWhileTokenLocked_waitsForTheLock() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+
+            assertWaitsForLockOf(token, token::cancel);
+
+            assertThat(token.isCancelled()).isTrue();
+        }
+
+        /** The parent's canceller takes each linked child's lock before taking its callbacks. */
+        @Test
+        void cancel_ofParentWhileLinkedChildLocked_waitsForTheChildsLock() throws Exception {
+            CancellationToken parent = CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+            AtomicInteger runs = new AtomicInteger();
+            child.onCancel(r -> runs.incrementAndGet());
+
+            assertWaitsForLockOf(child, parent::cancel);
+
+            assertThat(runs).hasValue(1);
+            assertThat(child.reason()).isEqualTo(parent.reason());
+        }
+
+        /** Unlinking a child that became empty takes the parent's lock (I2). */
+        @Test
+        void unregister_ofLastCallbackOfChildWhileParentLocked_waitsForTheParentsLock() throws Exception {
+            CancellationToken parent = CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+            Registration registration = child.onCancel(r -> { });
+            assertThat(parent.children()).containsExactly(child);
+
+            assertWaitsForLockOf(parent, registration::unregister);
+
+            assertThat(parent.children()).isEmpty();
+        }
+
+        /** Linking a child into its parent takes the parent's lock (I2). */
+        @Test
+        void onCancel_onUnlinkedChildWhileParentLocked_waitsForTheParentsLock() throws Exception {
+            CancellationToken parent = CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+
+            assertWaitsForLockOf(parent, () -> child.onCancel(r -> { }));
+
+            assertThat(parent.children()).containsExactly(child);
+        }
+
+        /** Linking an ancestor stretch takes each linked node's own lock as well as its parent's (I2). */
+        @Test
+        void onCancel_onGrandchildWhileMiddleChildLocked_waitsForItsLock() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken middle = root.child("middle");
+            CancellationToken grandchild = middle.child("grandchild");
+
+            assertWaitsForLockOf(middle, () -> grandchild.onCancel(r -> { }));
+
+            assertThat(root.children()).containsExactly(middle);
+            assertThat(middle.children()).containsExactly(grandchild);
+        }
+
+        /** A reader that adopts an ancestor's reason into an unlinked node does so under that node's lock (I7). */
+        @Test
+        void isCancelled_adoptingIntoLockedUnlinkedNode_waitsForItsLock() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken grandchild = root.child("middle").child("grandchild");
+            root.cancel();
+            AtomicReference<Boolean> cancelled = new AtomicReference<>();
+
+            assertWaitsForLockOf(grandchild, () -> cancelled.set(grandchild.isCancelled()));
+
+            assertThat(cancelled.get()).isTrue();
+            assertThat(grandchild.reason()).isEqualTo(root.reason());
+        }
+    }
+
+    // ====================================================================== race windows (I4, I7, I8)
+
+    @Nested
+    class RaceWindows {
+
+        /**
+         * I7: a linked grandchild whose parent was cancelled by a canceller that has not reached it yet
+         * reads as cancelled, reports the ancestor's reason (never an empty one), and its callback runs
+         * once, when the canceller gets there.
+         */
+        @Test
+        void reason_ofLinkedNodeBeforeCancellerReachesIt_isTheAncestorsReason() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken middle = root.child("middle");
+            CancellationToken grandchild = middle.child("grandchild");
+            AtomicInteger runs = new AtomicInteger();
+            AtomicReference<CancellationReason> seen = new AtomicReference<>();
+            grandchild.onCancel(r -> {
+                seen.set(r);
+                runs.incrementAndGet();
+            });
+            CancellationReason reason = CancellationReason.of(Kind.SHUTDOWN, "drain");
+
+            hold(middle);
+            Worker canceller;
+            try {
+                canceller = Worker.start("canceller", () -> root.cancel(reason));
+                awaitTrue(middle::isCancelled); // the canceller now waits for middle's lock
+
+                assertThat(grandchild.isCancelled()).isTrue();
+                assertThat(grandchild.reason()).isEqualTo(root.reason()).isPresent();
+                assertThat(grandchild.reason().orElseThrow().origin()).isEqualTo("root");
+                assertThat(runs).as("callbacks run only when the canceller reaches the node").hasValue(0);
+            } finally {
+                release(middle);
+            }
+            canceller.finish();
+
+            assertThat(runs).hasValue(1);
+            assertThat(seen.get()).isEqualTo(root.reason().orElseThrow());
+        }
+
+        /**
+         * A registrant that found the token uncancelled, then found its parent cancelled while linking,
+         * adopts the parent's reason and runs the callback itself, once; the parent's lock is released.
+         */
+        @Test
+        void onCancel_parentCancelledWhileLinking_runsCallbackOnceWithParentsReason() throws Exception {
+            CancellationToken parent = CancellationToken.create("p");
+            Registration parentRegistration = parent.onCancel(r -> { });
+            CancellationToken child = parent.child("c");
+            AtomicInteger runs = new AtomicInteger();
+            AtomicReference<CancellationReason> seen = new AtomicReference<>();
+
+            hold(child);
+            Worker registrant;
+            try {
+                registrant = Worker.start("registrant", () -> child.onCancel(r -> {
+                    seen.set(r);
+                    runs.incrementAndGet();
+                }));
+                registrant.join(HOLD_MILLIS);
+                assertThat(registrant.isAlive()).as("registrant waits for the child's lock").isTrue();
+                parent.cancel(CancellationReason.of(Kind.SHUTDOWN, "drain")); // nobody reads the child meanwhile
+            } finally {
+                release(child);
+            }
+            registrant.finish();
+
+            assertThat(runs).hasValue(1);
+            assertThat(seen.get()).isEqualTo(parent.reason().orElseThrow());
+            assertThat(child.reason()).isEqualTo(parent.reason());
+            assertTimeoutPreemptively(LONG, () -> {
+                assertThat(parentRegistration.unregister()).as("the parent's lock was released").isFalse();
+                assertThat(parent.children()).isEmpty();
+            });
+        }
+
+        /**
+         * A cancelled linked node leaves its parent's list before {@code cancel()} returns, even when it
+         * holds nothing at that moment ({@code quiet()} must not skip a linked node).
+         */
+        @Test
+        void cancel_ofLinkedEmptyNode_leavesItsParentBeforeReturning() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken middle = root.child("middle");
+            CancellationToken leaf = middle.child("leaf");
+            AtomicInteger runs = new AtomicInteger();
+            leaf.onCancel(r -> runs.incrementAndGet());
+
+            hold(root);
+            Worker leafCanceller;
+            Worker middleCanceller;
+            try {
+                // The leaf leaves middle, then waits for root's lock to unlink middle, now empty but linked.
+                leafCanceller = Worker.start("leaf-canceller", leaf::cancel);
+                awaitTrue(() -> middle.children().isEmpty());
+                middleCanceller = Worker.start("middle-canceller", middle::cancel);
+                middleCanceller.join(HOLD_MILLIS);
+                assertThat(middleCanceller.isAlive()).as("middle's cancel() waits to leave root").isTrue();
+            } finally {
+                release(root);
+            }
+            middleCanceller.finish();
+            leafCanceller.finish();
+
+            assertThat(root.children()).isEmpty();
+            assertThat(runs).hasValue(1);
+        }
+
+        /**
+         * I8: a {@code cancel()} that loses to a winner still between its CAS and its epoch increment
+         * moves the epoch itself, so that every descendant reads cancelled when it returns. The winner
+         * is simulated by setting the reason directly.
+         */
+        @Test
+        void cancel_losingToAWinnerBeforeItsEpochMove_descendantReadsCancelled() {
+            TokenNode parent = (TokenNode) CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+            assertThat(child.isCancelled()).isFalse();
+            CancellationReason won = CancellationReason.of(Kind.MANUAL, "winner").stampedBy(parent);
+            REASON.setVolatile(parent, won);
+            assertThat(child.isCancelled()).as("the window: the winner has not moved the epoch").isFalse();
+
+            assertThat(parent.cancel()).isFalse();
+
+            assertThat(child.isCancelled()).isTrue();
+            assertThat(child.reason()).contains(won);
+        }
+
+        /** I8 for {@code close()}: the same window, closed by a losing close. */
+        @Test
+        void close_losingToAWinnerBeforeItsEpochMove_descendantReadsCancelled() {
+            TokenNode parent = (TokenNode) CancellationToken.create("p");
+            CancellationToken child = parent.child("c");
+            assertThat(child.isCancelled()).isFalse();
+            CancellationReason won = CancellationReason.of(Kind.MANUAL, "winner").stampedBy(parent);
+            REASON.setVolatile(parent, won);
+
+            parent.close();
+
+            assertThat(child.isCancelled()).isTrue();
+            assertThat(child.reason()).contains(won);
+        }
+
+        /** I7: a reader that finds a cancelled ancestor stores its reason in the unlinked nodes on its path. */
+        @Test
+        void isCancelled_throughAncestor_unlinkedNodesOnThePathAdoptTheReason() {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken middle = root.child("middle");
+            CancellationToken leaf = middle.child("leaf");
+            root.cancel();
+
+            assertThat(leaf.isCancelled()).isTrue();
+
+            assertThat(REASON.getVolatile((TokenNode) leaf)).isEqualTo(root.reason().orElseThrow());
+            assertThat(REASON.getVolatile((TokenNode) middle)).isEqualTo(root.reason().orElseThrow());
+        }
+    }
+
+    // ====================================================================== tree bookkeeping
+
+    @Nested
+    class Bookkeeping {
+
+        /** A linked node that cancels itself leaves its parent, and an ancestor left empty leaves too. */
+        @Test
+        void cancel_ofLinkedLeaf_unlinksLeafAndEmptiedAncestors() {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken middle = root.child("middle");
+            CancellationToken leaf = middle.child("leaf");
+            leaf.onCancel(r -> { });
+            assertThat(root.children()).containsExactly(middle);
+
+            leaf.cancel();
+
+            assertThat(middle.children()).isEmpty();
+            assertThat(root.children()).isEmpty();
+            assertThat(middle.isCancelled()).isFalse();
+        }
+
+        /** Replacing a timer removes only the timer: callbacks registered before it still run, once. */
+        @Test
+        void cancelAfter_calledTwice_keepsEarlierCallbacksAndReleasesTheFirstTimer() {
+            CancellationToken token = CancellationToken.create("t");
+            AtomicInteger runs = new AtomicInteger();
+            token.onCancel(r -> runs.incrementAndGet());
+            int baseline = Timers.pending();
+
+            token.cancelAfter(Duration.ofHours(1));
+            token.cancelAfter(Duration.ofHours(2));
+            assertThat(Timers.pending()).isLessThanOrEqualTo(baseline + 1);
+            token.cancel();
+
+            assertThat(runs).hasValue(1);
+            assertThat(Timers.pending()).isLessThanOrEqualTo(baseline);
+        }
+
+        /** A zero delay cancels at once, on the calling thread (SPEC: zero or negative cancels at once). */
+        @Test
+        void cancelAfter_zero_cancelsBeforeReturning() {
+            CancellationToken token = CancellationToken.create("t");
+
+            token.cancelAfter(Duration.ZERO);
+
+            assertThat(token.isCancelled()).isTrue();
+            assertThat(token.reason().orElseThrow().kind()).isEqualTo(Kind.TIMEOUT);
+        }
+
+        /** A negative delay too large for nanoseconds still cancels at once. */
+        @Test
+        void cancelAfter_hugeNegative_cancelsBeforeReturning() {
+            CancellationToken token = CancellationToken.create("t");
+
+            token.cancelAfter(Duration.ofSeconds(Long.MIN_VALUE));
+
+            assertThat(token.isCancelled()).isTrue();
+            assertThat(token.reason().orElseThrow().kind()).isEqualTo(Kind.TIMEOUT);
+        }
+
+        /** A positive delay too large for nanoseconds saturates: the token stays uncancelled. */
+        @Test
+        void cancelAfter_hugePositive_doesNotCancel() {
+            CancellationToken token = CancellationToken.create("t");
+
+            token.cancelAfter(Duration.ofSeconds(Long.MAX_VALUE));
+
+            assertThat(token.isCancelled()).isFalse();
+            token.close();
+        }
+    }
+
+    // ====================================================================== failures and values
+
+    @Nested
+    class FailuresAndValues {
+
+        /**
+         * When the uncaught-exception handler itself throws, both failures go to stderr: the handler's,
+         * with the callback's attached as suppressed.
+         */
+        @Test
+        void cancel_handlerThrows_bothFailuresPrintedToStderr() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+            token.onCancel(r -> {
+                throw new IllegalStateException("callback failed");
+            });
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream original = System.err;
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            try {
+                Thread canceller = new Thread(token::cancel, "canceller");
+                canceller.setUncaughtExceptionHandler((t, e) -> {
+                    throw new IllegalArgumentException("handler failed");
+                });
+                canceller.start();
+                canceller.join(LONG.toMillis());
+            } finally {
+                System.setErr(original);
+            }
+
+            String printed = err.toString(StandardCharsets.UTF_8);
+            assertThat(printed).contains("IllegalArgumentException: handler failed");
+            assertThat(printed).contains("Suppressed: java.lang.IllegalStateException: callback failed");
+        }
+
+        /** A null source is rejected by {@code anyOf} with a message naming the problem, before anything is registered. */
+        @Test
+        void anyOf_nullSource_throwsWithMessage() {
+            CancellationToken source = CancellationToken.create("s");
+            source.cancel();
+            CancellationToken[] sources = {source, null};
+
+            assertThatThrownBy(() -> CancellationToken.anyOf(sources))
+                    .isInstanceOf(NullPointerException.class)
+                    .hasMessage("sources must not contain null");
+        }
+
+        /** {@code runUntilCancelled} passes a failure through as it is, even one that has a cause. */
+        @Test
+        void runUntilCancelled_failureWithCause_isNotUnwrapped() {
+            CancellationToken token = CancellationToken.create("t");
+            IllegalStateException failure = new IllegalStateException("outer", new IOException("inner"));
+
+            CompletableFuture<Object> result = token.runUntilCancelled(CompletableFuture.failedFuture(failure));
+
+            assertThatThrownBy(result::get).isInstanceOf(ExecutionException.class).cause().isSameAs(failure);
+        }
+
+        /** A {@code CompletionException} without cause is passed through, not replaced by its (null) cause. */
+        @Test
+        void runUntilCancelled_completionExceptionWithoutCause_isPassedThrough() throws Exception {
+            CancellationToken token = CancellationToken.create("t");
+            CompletionException failure = new CompletionException("no cause", null);
+            CompletableFuture<Object> work = new CompletableFuture<>();
+
+            CompletableFuture<Object> result = token.runUntilCancelled(work);
+            work.completeExceptionally(failure);
+
+            assertThatThrownBy(() -> result.get(LONG.toMillis(), TimeUnit.MILLISECONDS))
+                    .isInstanceOf(ExecutionException.class).cause().isSameAs(failure);
+        }
+
+        /** {@code toString()} of a token names it, and adds the reason once it is cancelled. */
+        @Test
+        void toString_ofToken_namesItAndItsReason() {
+            CancellationToken token = CancellationToken.create("jobs");
+            assertThat(token).hasToString("CancellationToken[jobs]");
+
+            token.cancel(CancellationReason.of(Kind.SHUTDOWN, "bye"));
+
+            assertThat(token).hasToString("CancellationToken[jobs, cancelled: SHUTDOWN at jobs: bye]");
+        }
+
+        /** {@code toString()} of a reason shows kind, then origin, message and cause when present. */
+        @Test
+        void toString_ofReason_showsKindOriginMessageAndCause() {
+            assertThat(CancellationReason.of(Kind.MANUAL)).hasToString("MANUAL");
+            assertThat(CancellationReason.of(Kind.TIMEOUT, "late", new IOException("disk")))
+                    .hasToString("TIMEOUT: late (cause: java.io.IOException: disk)");
+            CancellationToken token = CancellationToken.create("app");
+            token.cancel(CancellationReason.of(Kind.SHUTDOWN, "closing"));
+            assertThat(token.reason().orElseThrow()).hasToString("SHUTDOWN at app: closing");
+        }
+
+        /** A reason equals no other type, and distinct kinds do not all share one hash code. */
+        @Test
+        void equalsAndHashCode_ofReason_areNotTrivial() {
+            CancellationReason manual = CancellationReason.of(Kind.MANUAL);
+
+            assertThat(manual.equals("MANUAL")).isFalse();
+            assertThat(manual.equals(null)).isFalse();
+            assertThat(Arrays.stream(Kind.values()).map(CancellationReason::of).mapToInt(Object::hashCode).distinct().count())
+                    .isGreaterThan(1);
+        }
+
+        /** A registration describes its token, and says when it was unregistered. */
+        @Test
+        void toString_ofRegistration_namesTokenAndState() {
+            CancellationToken token = CancellationToken.create("jobs");
+            Registration registration = token.onCancel(r -> { });
+            assertThat(registration).hasToString("Registration[jobs]");
+
+            registration.unregister();
+
+            assertThat(registration).hasToString("Registration[jobs, unregistered]");
+        }
+    }
+
+    // ====================================================================== helpers
+
+    /** Takes the spin lock of {@code token} as the engine does (white-box: I5). */
+    private static void hold(CancellationToken token) {
+        assertThat(LOCK.compareAndSet((TokenNode) token, 0, 1)).as("lock of %s was free", token.name()).isTrue();
+    }
+
+    private static void release(CancellationToken token) {
+        LOCK.setRelease((TokenNode) token, 0);
+    }
+
+    /**
+     * Runs {@code op} on another thread while this test holds the lock of {@code locked}: it must still
+     * be running after {@link #HOLD_MILLIS}, and must complete once the lock is released.
+     */
+    private static void assertWaitsForLockOf(CancellationToken locked, ThrowingRunnable op) throws Exception {
+        hold(locked);
+        Worker worker;
+        try {
+            worker = Worker.start("op", op);
+            worker.join(HOLD_MILLIS);
+            assertThat(worker.isAlive()).as("the operation finished while the lock of %s was held", locked.name())
+                    .isTrue();
+        } finally {
+            release(locked);
+        }
+        worker.finish();
+    }
+
+    private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + LONG.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime() - deadline).as("condition not reached in time").isNegative();
+            Thread.sleep(1);
+        }
+    }
+
+    @FunctionalInterface
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    /** A daemon thread whose failure reaches the test through {@link #finish()}. */
+    private static final class Worker {
+        private final Thread thread;
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        private Worker(String name, ThrowingRunnable op) {
+            thread = new Thread(() -> {
+                try {
+                    op.run();
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            }, name);
+            thread.setDaemon(true);
+        }
+
+        static Worker start(String name, ThrowingRunnable op) {
+            Worker worker = new Worker(name, op);
+            worker.thread.start();
+            return worker;
+        }
+
+        void join(long millis) throws InterruptedException {
+            thread.join(millis);
+        }
+
+        boolean isAlive() {
+            return thread.isAlive();
+        }
+
+        /** Waits for the thread to end and rethrows its failure. */
+        void finish() throws Exception {
+            thread.join(LONG.toMillis());
+            assertThat(thread.isAlive()).as("%s still running after %s", thread.getName(), LONG).isFalse();
+            Throwable t = failure.get();
+            if (t instanceof Exception e) {
+                throw e;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
+    }
+}
