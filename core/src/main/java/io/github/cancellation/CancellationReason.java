@@ -137,11 +137,6 @@ public final class CancellationReason {
         return (o instanceof String s) ? s : ((CancellationToken) o).name();
     }
 
-    /** Whether an origin has been stamped. */
-    boolean hasOrigin() {
-        return origin != null;
-    }
-
     /**
      * Returns this reason with {@code token} as origin when it has none yet, else this reason.
      */
