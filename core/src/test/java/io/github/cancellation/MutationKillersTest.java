@@ -23,6 +23,7 @@ import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import io.github.cancellation.CancellationReason.Kind;
 
@@ -43,7 +44,12 @@ import io.github.cancellation.CancellationReason.Kind;
  *       registrant in the middle of linking, so that the windows named by I4, I7 and I8 can be
  *       observed one step at a time from the test thread.
  * </ul>
+ *
+ * <p>While it holds a lock, the test thread never calls the token API on that node or its
+ * descendants (a reader may adopt a reason under that very lock), and each test has a timeout, so
+ * that a mutant that breaks the lock fails the test instead of hanging it.
  */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a broken lock must fail, not hang
 class MutationKillersTest {
 
     /** How long an operation must stay blocked on a held lock (it never ends while held in the real code). */
@@ -226,7 +232,9 @@ class MutationKillersTest {
             Worker canceller;
             try {
                 canceller = Worker.start("canceller", () -> root.cancel(reason));
-                awaitTrue(middle::isCancelled); // the canceller now waits for middle's lock
+                // Wait until the canceller has set middle's reason and waits for middle's lock. Read the field:
+                // middle.isCancelled() could find root cancelled first and try to adopt under middle's lock.
+                awaitTrue(() -> REASON.getVolatile((TokenNode) middle) != null);
 
                 assertThat(grandchild.isCancelled()).isTrue();
                 assertThat(grandchild.reason()).isEqualTo(root.reason()).isPresent();

@@ -10,7 +10,10 @@
  *
  * <pre>
  * mvn -B -Pjcstress -pl concurrency-tests -am package -DskipTests
- * java -jar concurrency-tests/target/jcstress.jar -m quick
+ * cd concurrency-tests/target &amp;&amp; java -jar jcstress.jar -m quick
  * </pre>
+ *
+ * <p>jcstress writes its binary result file and its HTML report ({@code results/}) into the current
+ * folder; {@code -t Name} runs one test. Figures of the latest run are in RELIABILITY.md.
  */
 package io.github.cancellation.jcstress;
