@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -585,12 +586,8 @@ class MutationKillersTest {
         worker.finish();
     }
 
-    private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + LONG.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime() - deadline).as("condition not reached in time").isNegative();
-            Thread.sleep(1);
-        }
+    private static void awaitTrue(BooleanSupplier condition) {
+        Awaitility.await("condition").atMost(LONG).pollInterval(Duration.ofMillis(1)).until(condition::getAsBoolean);
     }
 
     @FunctionalInterface

@@ -25,6 +25,7 @@ import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.EndpointTestApplication.Http;
 import io.github.cancellation.spring.EndpointTestApplication.Job;
 import io.github.cancellation.spring.EndpointTestApplication.Worker;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -82,8 +83,10 @@ class CancellationEndpointShutdownTests {
         assertThat(output.getOut().split("Shutdown drain: cancelled 'application'", -1)).as("one drain").hasSize(2);
         assertThat(output).contains("the 4 tracked task(s) in flight ended in");
         assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.REFUSING_TRAFFIC);
-        Set<Thread> left = awaitNonDaemonThreadsGone(before, Duration.ofSeconds(10));
-        assertThat(left).as("non-daemon threads left by the application: %s", names(left)).isEmpty();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            Set<Thread> left = newNonDaemonThreads(before);
+            assertThat(left).as("non-daemon threads left by the application: %s", names(left)).isEmpty();
+        });
     }
 
     @Test
@@ -152,13 +155,8 @@ class CancellationEndpointShutdownTests {
 
     // ---------------------------------------------------------------- helpers
 
-    private static void awaitClosed(ConfigurableApplicationContext context, Duration timeout)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (context.isActive() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(context.isActive()).as("context closed").isFalse();
+    private static void awaitClosed(ConfigurableApplicationContext context, Duration timeout) {
+        Awaitility.await("context closed").atMost(timeout).until(() -> !context.isActive());
     }
 
     private static Set<Thread> nonDaemonThreads() {
@@ -169,18 +167,11 @@ class CancellationEndpointShutdownTests {
             .collect(Collectors.toSet());
     }
 
-    private static Set<Thread> awaitNonDaemonThreadsGone(Set<Thread> before, Duration timeout)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            Set<Thread> left = nonDaemonThreads();
-            left.removeAll(before);
-            left.remove(Thread.currentThread());
-            if (left.isEmpty() || System.nanoTime() > deadline) {
-                return left;
-            }
-            Thread.sleep(20);
-        }
+    private static Set<Thread> newNonDaemonThreads(Set<Thread> before) {
+        Set<Thread> left = nonDaemonThreads();
+        left.removeAll(before);
+        left.remove(Thread.currentThread());
+        return left;
     }
 
     private static String names(Set<Thread> threads) {
