@@ -214,10 +214,12 @@ public abstract sealed class CancellationToken implements AutoCloseable permits 
     /**
      * Cancels this token and its descendants with the given reason; if the reason has no origin, this
      * token's name becomes its origin. Idempotent: if the token is already cancelled (also through an
-     * ancestor) nothing changes and the first reason is kept. When this method returns, every
-     * descendant reads as cancelled and every callback of the subtree has run on this thread (those
-     * registered concurrently run either here or on their registering thread). Never throws because
-     * of a callback.
+     * ancestor) nothing changes and the first reason is kept. When this method returns, whatever it
+     * returns, the token and every descendant read as cancelled. When it returns {@code true}, every
+     * callback of the subtree has also run, on this thread (those registered concurrently run either
+     * here or on their registering thread); a call that returns {@code false} does not wait for the
+     * callbacks of a cancellation that another thread is still carrying out. Never throws because of
+     * a callback.
      *
      * @param reason why the token is cancelled
      * @return {@code true} only for the call that cancelled the token
