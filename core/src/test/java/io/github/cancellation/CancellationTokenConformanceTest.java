@@ -904,27 +904,8 @@ class CancellationTokenConformanceTest {
         @Test
         void isCancelled_duringAncestorCancel_neverRunsCallbacksOfTheCheckingThread() throws Exception {
             for (int round = 0; round < 20; round++) {
-                CancellationToken root = CancellationToken.create();
-                CancellationToken watched = root.child();
-                List<Thread> ranOn = new CopyOnWriteArrayList<>();
-                watched.onCancel(r -> ranOn.add(Thread.currentThread()));
-                for (int i = 0; i < 100_000; i++) {
-                    root.child().onCancel(r -> { });
-                }
-                CountDownLatch polling = new CountDownLatch(1);
-                Thread poller = new Thread(() -> {
-                    polling.countDown();
-                    while (!watched.isCancelled()) {
-                        Thread.onSpinWait();
-                    }
-                }, "poller");
-                poller.start();
-                assertThat(polling.await(10, TimeUnit.SECONDS)).isTrue();
-
-                root.cancel();
-                poller.join();
-
-                assertThat(ranOn).as("round %d: threads that ran the callback", round).doesNotContain(poller);
+                PolledCancel race = cancelWhileAnotherThreadPolls();
+                assertThat(race.ranOn()).as("round %d: threads that ran the callback", round).doesNotContain(race.poller());
             }
         }
 
@@ -2311,29 +2292,10 @@ class CancellationTokenConformanceTest {
         @Test
         void callbacks_ofDescendant_runOnCancellingThreadEvenWhileAnotherThreadPolls() throws Exception {
             for (int round = 0; round < 20; round++) {
-                CancellationToken root = CancellationToken.create("root");
-                CancellationToken watched = root.child("watched");
-                AtomicReference<Thread> ranOn = new AtomicReference<>();
-                watched.onCancel(r -> ranOn.set(Thread.currentThread()));
-                for (int i = 0; i < 100_000; i++) {
-                    root.child().onCancel(r -> { });
-                }
-                CountDownLatch polling = new CountDownLatch(1);
-                Thread poller = new Thread(() -> {
-                    polling.countDown();
-                    while (!watched.isCancelled()) {
-                        Thread.onSpinWait();
-                    }
-                }, "poller");
-                poller.start();
-                assertThat(polling.await(10, TimeUnit.SECONDS)).isTrue();
-
-                root.cancel();
-
-                Thread ranOnWhenReturned = ranOn.get();
-                poller.join();
-                assertThat(ranOnWhenReturned).as("round %d: callback ran on the cancelling thread before cancel returned", round)
-                        .isSameAs(Thread.currentThread());
+                PolledCancel race = cancelWhileAnotherThreadPolls();
+                assertThat(race.ranOnWhenCancelReturned())
+                        .as("round %d: callback ran on the cancelling thread before cancel returned", round)
+                        .containsExactly(Thread.currentThread());
             }
         }
 
@@ -2470,5 +2432,38 @@ class CancellationTokenConformanceTest {
             mayInterrupt.compareAndSet(null, mayInterruptIfRunning);
             return super.cancel(mayInterruptIfRunning);
         }
+    }
+
+    /** What one {@link #cancelWhileAnotherThreadPolls()} round observed. */
+    private record PolledCancel(Thread poller, List<Thread> ranOn, List<Thread> ranOnWhenCancelReturned) {
+    }
+
+    /**
+     * Cancels a root with 100,000 linked children while another thread spins on
+     * {@code isCancelled()} of one watched child (registered first, so the canceller reaches it
+     * last): the window in which a reader could take over the watched child's cancellation.
+     */
+    private static PolledCancel cancelWhileAnotherThreadPolls() throws InterruptedException {
+        CancellationToken root = CancellationToken.create("root");
+        CancellationToken watched = root.child("watched");
+        List<Thread> ranOn = new CopyOnWriteArrayList<>();
+        watched.onCancel(r -> ranOn.add(Thread.currentThread()));
+        for (int i = 0; i < 100_000; i++) {
+            root.child().onCancel(r -> { });
+        }
+        CountDownLatch polling = new CountDownLatch(1);
+        Thread poller = new Thread(() -> {
+            polling.countDown();
+            while (!watched.isCancelled()) {
+                Thread.onSpinWait();
+            }
+        }, "poller");
+        poller.start();
+        assertThat(polling.await(10, TimeUnit.SECONDS)).isTrue();
+
+        root.cancel();
+        List<Thread> ranOnWhenCancelReturned = List.copyOf(ranOn);
+        poller.join();
+        return new PolledCancel(poller, List.copyOf(ranOn), ranOnWhenCancelReturned);
     }
 }
