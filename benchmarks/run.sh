@@ -16,6 +16,9 @@ out="$here/results"
 mkdir -p "$out"
 cd "$root"
 
+# The two Spring apps are cleaned first: their repackaged jars are otherwise kept as they are when only the
+# starter (a dependency) changed, and the benchmark would measure the starter of an earlier build.
+mvn -q -B -pl benchmarks/shutdown-plain,benchmarks/shutdown-starter clean
 mvn -q -B -pl benchmarks,benchmarks/shutdown-plain,benchmarks/shutdown-starter -am -DskipTests package
 
 if [ "${JMH:-1}" != 0 ]; then

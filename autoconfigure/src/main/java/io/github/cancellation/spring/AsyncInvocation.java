@@ -1,5 +1,7 @@
 package io.github.cancellation.spring;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -9,8 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
@@ -49,21 +50,44 @@ final class AsyncInvocation {
     private static final int STARTED = 1;
     private static final int ENDED = 2;
 
+    /** The value of {@link #links} once released. */
+    private static final List<Registration> RELEASED = List.of();
+
+    private static final VarHandle LINKS;
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            LINKS = lookup.findVarHandle(AsyncInvocation.class, "links", List.class);
+            STATE = lookup.findVarHandle(AsyncInvocation.class, "state", int.class);
+        }
+        catch (ReflectiveOperationException ex) {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
     private final String name;
 
     private final CancellationToken token;
 
     private final IssuedTokens tokens;
 
-    /** Registrations on the caller's tokens; null once released. */
-    private final AtomicReference<@Nullable List<Registration>> links = new AtomicReference<>(new ArrayList<>(1));
+    /**
+     * Registrations on the caller's tokens: null while there are none (most invocations), then a
+     * list, {@link #RELEASED} once released. Through {@link #LINKS}.
+     */
+    @SuppressWarnings("unused") // through LINKS
+    private volatile @Nullable List<Registration> links;
 
     /**
      * NEW -> STARTED (the executor's thread runs it) -> ENDED, or NEW -> ENDED (never ran: its
      * submission failed or its future was cancelled first). The thread that moves it to ENDED
-     * ends the token.
+     * ends the token. Through {@link #STATE}.
      */
-    private final AtomicInteger state = new AtomicInteger(NEW);
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state; // NEW
 
     /**
      * Creates an invocation whose token is a new child of {@code parent}, counted by
@@ -89,9 +113,15 @@ final class AsyncInvocation {
      * submission; {@code none()} and this invocation's own token are ignored.
      */
     void linkTo(CancellationToken caller) {
-        List<Registration> registrations = links.get();
-        if (caller == CancellationToken.none() || caller == token || registrations == null) {
+        @SuppressWarnings("unchecked")
+        List<Registration> registrations = (List<Registration>) LINKS.getAcquire(this);
+        if (caller == CancellationToken.none() || caller == token || registrations == RELEASED) {
             return;
+        }
+        if (registrations == null) {
+            // Only the caller's thread adds links, before the submission: nothing releases them meanwhile.
+            registrations = new ArrayList<>(1);
+            LINKS.setRelease(this, registrations);
         }
         registrations.add(caller.onCancel(reason -> cancel(CancellationReason.of(CancellationReason.Kind.CALLER,
                 "caller token '" + caller.name() + "' was cancelled (" + reason.kind() + ")",
@@ -105,7 +135,7 @@ final class AsyncInvocation {
     void cancelFromFuture() {
         cancel(CancellationReason.of(CancellationReason.Kind.CALLER, "the future of '" + name + "' was cancelled"));
         releaseLinks();
-        if (state.compareAndSet(NEW, ENDED)) {
+        if (STATE.compareAndSet(this, NEW, ENDED)) {
             tokens.end(token);
         }
     }
@@ -121,21 +151,22 @@ final class AsyncInvocation {
      * cancelled just before is already ended; it runs all the same, with its token cancelled.
      */
     void start() {
-        state.compareAndSet(NEW, STARTED);
+        STATE.compareAndSet(this, NEW, STARTED);
     }
 
     /** Ends this invocation: releases the links and closes the token. Idempotent. */
     void end() {
-        if (state.getAndSet(ENDED) != ENDED) {
+        if ((int) STATE.getAndSet(this, ENDED) != ENDED) {
             releaseLinks();
             tokens.end(token);
         }
     }
 
     private void releaseLinks() {
-        List<Registration> registrations = links.getAndSet(null);
+        @SuppressWarnings("unchecked")
+        List<Registration> registrations = (List<Registration>) LINKS.getAndSet(this, RELEASED);
         if (registrations != null) {
-            registrations.forEach(Registration::unregister);
+            registrations.forEach(Registration::unregister); // RELEASED is empty
         }
     }
 
@@ -175,25 +206,30 @@ final class AsyncInvocation {
      * {@code cancel} cancels the invocation's token, then the executor's future. Dependent stages
      * are plain {@code CompletableFuture}s.
      */
-    static final class CompletableInvocationFuture<T> extends CompletableFuture<T> {
+    static final class CompletableInvocationFuture<T> extends CompletableFuture<T>
+            implements BiConsumer<@Nullable Object, @Nullable Throwable> {
 
         private final CompletableFuture<?> source;
 
         private final AsyncInvocation invocation;
 
-        @SuppressWarnings("unchecked")
         CompletableInvocationFuture(CompletableFuture<?> source, AsyncInvocation invocation) {
             this.source = source;
             this.invocation = invocation;
-            source.whenComplete((value, failure) -> {
-                if (failure == null) {
-                    complete((T) value);
-                }
-                else {
-                    CancelledException cancelled = cancellation(failure);
-                    completeExceptionally((cancelled != null) ? cancelled : failure);
-                }
-            });
+            source.whenComplete(this);
+        }
+
+        /** Completes this future as {@code source} completed. Not for callers: the source's callback. */
+        @Override
+        @SuppressWarnings("unchecked")
+        public void accept(@Nullable Object value, @Nullable Throwable failure) {
+            if (failure == null) {
+                complete((T) value);
+            }
+            else {
+                CancelledException cancelled = cancellation(failure);
+                completeExceptionally((cancelled != null) ? cancelled : failure);
+            }
         }
 
         /**

@@ -59,6 +59,13 @@ final class AsyncInvocationInterceptors {
 
         private final Map<Method, MethodInfo> methods = new ConcurrentHashMap<>();
 
+        /**
+         * The method described last: a proxy passes the same {@code Method} instance on every call
+         * of a method, and most {@code @Async} beans have one, so this spares a map lookup with
+         * {@code Method.equals} per call.
+         */
+        private volatile @Nullable MethodInfo last;
+
         Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens) {
             this.beanName = beanName;
             this.parent = parent;
@@ -72,7 +79,11 @@ final class AsyncInvocationInterceptors {
                 return invocation.proceed();
             }
             Method method = invocation.getMethod();
-            MethodInfo info = methods.computeIfAbsent(method, this::describe);
+            MethodInfo info = last;
+            if (info == null || info.method() != method) {
+                info = methods.computeIfAbsent(method, this::describe);
+                last = info;
+            }
             AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get(), tokens.get());
             if (info.tokenParameters().length > 0) {
                 Object[] arguments = proxyInvocation.getArguments();
@@ -102,7 +113,7 @@ final class AsyncInvocationInterceptors {
             int[] tokenParameters = IntStream.range(0, types.length)
                 .filter(index -> types[index] == CancellationToken.class)
                 .toArray();
-            return new MethodInfo(beanName + "." + method.getName(), tokenParameters);
+            return new MethodInfo(method, beanName + "." + method.getName(), tokenParameters);
         }
 
         @Override
@@ -166,7 +177,7 @@ final class AsyncInvocationInterceptors {
     }
 
     /** What {@link Submission} needs to know about a method, computed once. */
-    private record MethodInfo(String taskName, int[] tokenParameters) {
+    private record MethodInfo(Method method, String taskName, int[] tokenParameters) {
 
         @Override
         public String toString() {

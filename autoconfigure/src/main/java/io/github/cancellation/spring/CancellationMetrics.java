@@ -1,11 +1,13 @@
 package io.github.cancellation.spring;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
@@ -210,6 +212,10 @@ public final class CancellationMetrics implements MeterBinder {
         /** By task name: a bounded set, as the names are. */
         private final Map<String, TaskMeters> meters = new ConcurrentHashMap<>();
 
+        /**
+         * The runs of tasks to which another binding attached its run first (a second registry):
+         * normally empty, as each task carries the run of the first binding.
+         */
         private final Map<TrackedTask, Run> runs = new ConcurrentHashMap<>();
 
         Binding(MeterRegistry registry, Timer drain) {
@@ -219,20 +225,24 @@ public final class CancellationMetrics implements MeterBinder {
         }
 
         private TaskMeters meters(String task) {
-            return meters.computeIfAbsent(task, name -> TaskMeters.register(registry, name));
+            TaskMeters known = meters.get(task); // no capturing lambda per task once the name is known
+            return (known != null) ? known : meters.computeIfAbsent(task, name -> TaskMeters.register(registry, name));
         }
 
         @Override
         public void taskStarted(TrackedTask task) {
             TaskMeters taskMeters = meters(task.name());
-            Run run = new Run(taskMeters, taskMeters.active().start(), clock);
-            runs.put(task, run);
+            Run run = new Run(this, taskMeters, taskMeters.active().start(), clock);
+            if (!task.attach(run)) {
+                runs.put(task, run);
+            }
             run.watch(task.token());
         }
 
         @Override
         public void taskFinished(TrackedTask task) {
-            Run run = runs.remove(task);
+            Run run = (task.attachment() instanceof Run attached && attached.binding == this) ? attached
+                    : runs.remove(task);
             if (run == null) {
                 return; // started before the meters were bound
             }
@@ -246,7 +256,8 @@ public final class CancellationMetrics implements MeterBinder {
         public void drained(Duration elapsed, List<TrackedTask> stragglers) {
             drain.record(elapsed);
             for (TrackedTask task : stragglers) {
-                Run run = runs.get(task);
+                Run run = (task.attachment() instanceof Run attached && attached.binding == this) ? attached
+                        : runs.get(task);
                 (run != null ? run.meters : meters(task.name())).stragglers().increment();
                 if (run != null) {
                     run.respond(task.token(), true);
@@ -264,9 +275,22 @@ public final class CancellationMetrics implements MeterBinder {
      * One tracked task while it runs: its long task timer sample, and when its token was
      * cancelled. Its response is recorded once: when it ends, or when the drain gives up on it.
      */
-    private static final class Run {
+    private static final class Run implements Consumer<CancellationReason> {
 
         private static final long NOT_CANCELLED = Long.MIN_VALUE;
+
+        private static final VarHandle RESPONDED;
+
+        static {
+            try {
+                RESPONDED = MethodHandles.lookup().findVarHandle(Run.class, "responded", boolean.class);
+            }
+            catch (ReflectiveOperationException ex) {
+                throw new ExceptionInInitializerError(ex);
+            }
+        }
+
+        final Binding binding;
 
         final TaskMeters meters;
 
@@ -276,11 +300,13 @@ public final class CancellationMetrics implements MeterBinder {
 
         private volatile long cancelledAt = NOT_CANCELLED;
 
-        private final AtomicBoolean responded = new AtomicBoolean();
+        @SuppressWarnings("unused") // through RESPONDED
+        private volatile boolean responded;
 
         private Registration registration = () -> false;
 
-        Run(TaskMeters meters, LongTaskTimer.Sample sample, Clock clock) {
+        Run(Binding binding, TaskMeters meters, LongTaskTimer.Sample sample, Clock clock) {
+            this.binding = binding;
             this.meters = meters;
             this.sample = sample;
             this.clock = clock;
@@ -288,7 +314,13 @@ public final class CancellationMetrics implements MeterBinder {
 
         /** Notes when the token is cancelled; at once if it already is (a task born cancelled). */
         void watch(CancellationToken token) {
-            registration = token.onCancel(reason -> cancelledAt = clock.monotonicTime());
+            registration = token.onCancel(this);
+        }
+
+        /** The token's callback: notes the time of the cancellation. */
+        @Override
+        public void accept(CancellationReason reason) {
+            cancelledAt = clock.monotonicTime();
         }
 
         /** The task ended: stops watching its token and timing it as active. */
@@ -304,7 +336,7 @@ public final class CancellationMetrics implements MeterBinder {
          */
         void respond(CancellationToken token, boolean straggler) {
             long at = cancelledAt;
-            if ((at == NOT_CANCELLED && !token.isCancelled()) || !responded.compareAndSet(false, true)) {
+            if ((at == NOT_CANCELLED && !token.isCancelled()) || !RESPONDED.compareAndSet(this, false, true)) {
                 return;
             }
             long now = clock.monotonicTime();

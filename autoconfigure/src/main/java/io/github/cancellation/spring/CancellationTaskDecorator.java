@@ -67,6 +67,18 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      */
     private static final ThreadLocal<Boolean> SKIP_NEXT = new ThreadLocal<>();
 
+    /*
+     * The thread-locals of this class are reset with set(null / FALSE), never remove(): they hold
+     * nothing of the application's once reset, and a pooled thread that submits or runs a task at a
+     * time then reuses its map entry instead of allocating one (and expunging it) per task.
+     */
+
+    /** Ends a skip that found none in place. */
+    private static final SkipDecoration RESTORE_NO_SKIP = () -> SKIP_NEXT.set(Boolean.FALSE);
+
+    /** Ends a skip nested in another one, still unconsumed. */
+    private static final SkipDecoration RESTORE_SKIP = () -> SKIP_NEXT.set(Boolean.TRUE);
+
     /** The run of a decorated task on this thread, innermost, unless handed over. */
     private static final ThreadLocal<Run> RUNNING = new ThreadLocal<>();
 
@@ -111,16 +123,9 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      * @return the handle that ends the skip
      */
     static SkipDecoration skipNextDecoration() {
-        Boolean previous = SKIP_NEXT.get();
+        boolean previous = SKIP_NEXT.get() == Boolean.TRUE;
         SKIP_NEXT.set(Boolean.TRUE);
-        return () -> {
-            if (previous == null) {
-                SKIP_NEXT.remove();
-            }
-            else {
-                SKIP_NEXT.set(previous);
-            }
-        };
+        return previous ? RESTORE_SKIP : RESTORE_NO_SKIP;
     }
 
     /**
@@ -134,7 +139,7 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
     static void handOverRunningTask() {
         Run run = RUNNING.get();
         if (run != null) {
-            RUNNING.remove();
+            RUNNING.set(null);
             run.handOver();
         }
     }
@@ -200,12 +205,7 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
                     delegate.run();
                 }
                 finally {
-                    if (outer == null) {
-                        RUNNING.remove();
-                    }
-                    else {
-                        RUNNING.set(outer);
-                    }
+                    RUNNING.set(outer);
                 }
             }
             finally {

@@ -62,9 +62,13 @@ final class IssuedTokens {
     /** The value of a long-lived token that is not watched (yet). */
     private static final Object UNWATCHED = new Object();
 
-    private final LongAdder opened = new LongAdder();
-
-    private final LongAdder closed = new LongAdder();
+    /**
+     * Opened minus ended. One adder, not one per direction: opens happen on submitting threads and
+     * ends on pool threads, and a single adder gives each contending thread a padded cell of its
+     * own, where an adder written by one thread only keeps CASing its unpadded base field, which
+     * shares a cache line with whatever was allocated next to it.
+     */
+    private final LongAdder open = new LongAdder();
 
     private final LongAdder[] cancelled = new LongAdder[Kind.values().length];
 
@@ -91,7 +95,7 @@ final class IssuedTokens {
      */
     CancellationToken open(CancellationToken parent, String name) {
         CancellationToken token = parent.child(name);
-        opened.increment();
+        open.increment();
         return token;
     }
 
@@ -102,7 +106,7 @@ final class IssuedTokens {
     void end(CancellationToken token) {
         token.reason().ifPresent(reason -> countIfBeganAt(token, reason));
         token.close();
-        closed.increment();
+        open.decrement();
     }
 
     /**
@@ -128,7 +132,7 @@ final class IssuedTokens {
             registration.unregister();
         }
         token.close();
-        closed.increment();
+        open.decrement();
     }
 
     /**
@@ -181,8 +185,8 @@ final class IssuedTokens {
      * @return the number of open tokens, never negative
      */
     long openCount() {
-        long ended = closed.sum(); // first: every end counted here was opened before the sum below reads it
-        return Math.max(0, opened.sum() - ended);
+        // The sum is not a snapshot: it may see an end before the open that preceded it, hence the floor.
+        return Math.max(0, open.sum());
     }
 
     /**

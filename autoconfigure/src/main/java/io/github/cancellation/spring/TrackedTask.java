@@ -1,8 +1,11 @@
 package io.github.cancellation.spring;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 
 import io.github.cancellation.CancellationToken;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One piece of work tracked by a {@link CancellationTaskTracker}: its name, its token, the thread
@@ -40,6 +43,21 @@ public final class TrackedTask implements AutoCloseable {
 
     /** Set before {@link #close()} when the work goes on under a tracking of its own. */
     private volatile boolean handedOver;
+
+    /** What the first listener that asked keeps about this task (the metrics' run); see {@link #attach}. */
+    @SuppressWarnings("unused") // through ATTACHMENT
+    private volatile @Nullable Object attachment;
+
+    private static final VarHandle ATTACHMENT;
+
+    static {
+        try {
+            ATTACHMENT = MethodHandles.lookup().findVarHandle(TrackedTask.class, "attachment", Object.class);
+        }
+        catch (ReflectiveOperationException ex) {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
 
     TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread) {
         this.tracker = tracker;
@@ -109,6 +127,21 @@ public final class TrackedTask implements AutoCloseable {
         state = INTERRUPTED;
         thread.interrupt();
         return true;
+    }
+
+    /**
+     * Attaches {@code value} to this task, if nothing is attached yet: a listener keeps its state
+     * about the task here rather than in a map of its own.
+     *
+     * @return {@code true} if attached, {@code false} if another value was attached first
+     */
+    boolean attach(Object value) {
+        return ATTACHMENT.compareAndSet(this, null, value);
+    }
+
+    /** Returns what is {@linkplain #attach attached} to this task, or null. */
+    @Nullable Object attachment() {
+        return attachment;
     }
 
     /**

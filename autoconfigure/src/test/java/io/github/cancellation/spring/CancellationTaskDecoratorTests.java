@@ -218,6 +218,13 @@ class CancellationTaskDecoratorTests {
                 // nothing decorated meanwhile: the skip ends with its handle
             }
             assertThat(decorator.decorate(first)).isNotSameAs(first);
+            try (CancellationTaskDecorator.SkipDecoration outer = CancellationTaskDecorator.skipNextDecoration()) {
+                try (CancellationTaskDecorator.SkipDecoration inner = CancellationTaskDecorator.skipNextDecoration()) {
+                    // a nested skip, ended unconsumed, leaves the outer one in place
+                }
+                assertThat(decorator.decorate(first)).isSameAs(first);
+                assertThat(decorator.decorate(second)).isNotSameAs(second);
+            }
         });
     }
 

@@ -65,7 +65,7 @@ public final class SpringShutdownBench {
 
     private static final Pattern STOPPED = Pattern.compile("BENCH STOPPED clean=(\\d+) interrupted=(\\d+) of=(\\d+)");
     private static final Pattern ROUND = Pattern.compile(
-            "BENCH THROUGHPUT round=\\d+ invocations=\\d+ seconds=[\\d.]+ ops_per_s=(\\d+) bytes_per_op=(-?\\d+)");
+            "BENCH THROUGHPUT round=\\d+ invocations=\\d+ seconds=[\\d.]+ ops_per_s=(\\d+) bytes_per_op=(-?\\d+) cpu_ns_per_op=(-?\\d+)");
 
     enum Path2Exit {
         SIGTERM("SIGTERM"), ACTUATOR("POST /actuator/shutdown");
@@ -85,7 +85,7 @@ public final class SpringShutdownBench {
             Integer exitCode, double stoppedMillis, String stoppedCounts, String note) {
     }
 
-    record Round(Variant variant, int jvm, double opsPerSecond, double bytesPerOp) {
+    record Round(Variant variant, int jvm, double opsPerSecond, double bytesPerOp, double cpuNanosPerOp) {
     }
 
     private final Map<String, List<String>> options;
@@ -344,7 +344,8 @@ public final class SpringShutdownBench {
                 log.println(line);
                 Matcher round = ROUND.matcher(line);
                 if (round.find()) {
-                    rounds.add(new Round(variant, jvm, Double.parseDouble(round.group(1)), Double.parseDouble(round.group(2))));
+                    rounds.add(new Round(variant, jvm, Double.parseDouble(round.group(1)), Double.parseDouble(round.group(2)),
+                            Double.parseDouble(round.group(3))));
                 }
             }
         }
@@ -434,25 +435,31 @@ public final class SpringShutdownBench {
                     + "`applicationTaskExecutor` (8 threads, unbounded queue), no web server: per round one thread submits "
                     + "N invocations, then joins them all. Each JVM runs unreported warm-up rounds, then reports rounds; "
                     + "JVMs alternate plain/starter. B/invocation = bytes allocated by all threads during a round / N "
-                    + "(`ThreadMXBean`).");
+                    + "(`ThreadMXBean`); CPU/invocation = the process's CPU time during a round / N "
+                    + "(`OperatingSystemMXBean.getProcessCpuTime`, all threads, JIT and GC included): steadier than the "
+                    + "rate, which swings with how the 8 pool threads and the submitter share the 2 cores.");
             md.append(" Defaults: N = 200,000, 10 warm-up + 20 reported rounds per JVM (`bench.throughput.*`; see the "
                     + "extra app arguments above).\n\n");
-            md.append("| app | median invocations/s | min | max | B/invocation (median) | rounds (JVMs) |\n");
-            md.append("| --- | ---: | ---: | ---: | ---: | --- |\n");
+            md.append("| app | median invocations/s | min | max | B/invocation (median) | CPU ns/invocation (median) | rounds (JVMs) |\n");
+            md.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
             Map<String, Double> medians = new LinkedHashMap<>();
             for (Variant variant : variants) {
                 List<Round> cell = rounds.stream().filter(r -> r.variant() == variant).toList();
                 double[] ops = cell.stream().mapToDouble(Round::opsPerSecond).toArray();
                 double[] bytes = cell.stream().mapToDouble(Round::bytesPerOp).toArray();
+                double[] cpu = cell.stream().mapToDouble(Round::cpuNanosPerOp).toArray();
                 medians.put(variant.name(), median(ops));
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d (%d) |%n", variant.label(),
-                        count(median(ops)), count(min(ops)), count(max(ops)), count(median(bytes)), cell.size(),
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %d (%d) |%n", variant.label(),
+                        count(median(ops)), count(min(ops)), count(max(ops)), count(median(bytes)), count(median(cpu)),
+                        cell.size(),
                         cell.stream().mapToInt(Round::jvm).distinct().count()));
             }
-            md.append(String.format(Locale.ROOT, "| **ratio starter / plain** | **%s** | | | %s | |%n%n",
+            md.append(String.format(Locale.ROOT, "| **ratio starter / plain** | **%s** | | | %s | %s | |%n%n",
                     ratio(medians.get("starter"), medians.get("plain")),
                     ratio(median(rounds.stream().filter(r -> r.variant() == variants.get(1)).mapToDouble(Round::bytesPerOp).toArray()),
-                            median(rounds.stream().filter(r -> r.variant() == variants.get(0)).mapToDouble(Round::bytesPerOp).toArray()))));
+                            median(rounds.stream().filter(r -> r.variant() == variants.get(0)).mapToDouble(Round::bytesPerOp).toArray())),
+                    ratio(median(rounds.stream().filter(r -> r.variant() == variants.get(1)).mapToDouble(Round::cpuNanosPerOp).toArray()),
+                            median(rounds.stream().filter(r -> r.variant() == variants.get(0)).mapToDouble(Round::cpuNanosPerOp).toArray()))));
         }
 
         md.append("### Goals (issue 8)\n\n");

@@ -16,7 +16,7 @@ import org.springframework.stereotype.Component;
  * {@code throughput}, times {@code bench.throughput.invocations} calls of {@link Echo#echo} (all
  * submitted from this thread, then joined) for {@code bench.throughput.warmups} unreported and
  * {@code bench.throughput.rounds} reported rounds, prints one {@code BENCH THROUGHPUT} line per
- * round and exits.
+ * round (invocations per second, bytes allocated and process CPU time per invocation) and exits.
  */
 @Component
 public class Launcher {
@@ -61,10 +61,13 @@ public class Launcher {
 
     private void throughput() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         @SuppressWarnings("unchecked")
         CompletableFuture<Integer>[] futures = new CompletableFuture[invocations];
         for (int round = -warmups; round < rounds; round++) {
             long bytesBefore = allocatedBytes(threads);
+            long cpuBefore = os.getProcessCpuTime();
             long start = System.nanoTime();
             for (int i = 0; i < invocations; i++) {
                 futures[i] = echo.echo(i);
@@ -74,14 +77,17 @@ public class Launcher {
                 sum += future.join();
             }
             long nanos = System.nanoTime() - start;
+            long cpu = os.getProcessCpuTime() - cpuBefore;
             long bytes = allocatedBytes(threads) - bytesBefore;
             Arrays.fill(futures, null);
             if (sum != (long) invocations * (invocations - 1) / 2) {
                 throw new IllegalStateException("wrong sum " + sum);
             }
             if (round >= 0) {
-                Census.say(String.format("THROUGHPUT round=%d invocations=%d seconds=%.4f ops_per_s=%.0f bytes_per_op=%.0f",
-                        round, invocations, nanos / 1e9, invocations / (nanos / 1e9), (double) bytes / invocations));
+                Census.say(String.format(
+                        "THROUGHPUT round=%d invocations=%d seconds=%.4f ops_per_s=%.0f bytes_per_op=%.0f cpu_ns_per_op=%.0f",
+                        round, invocations, nanos / 1e9, invocations / (nanos / 1e9), (double) bytes / invocations,
+                        (double) cpu / invocations));
             }
         }
         Census.say("THROUGHPUT-DONE");
