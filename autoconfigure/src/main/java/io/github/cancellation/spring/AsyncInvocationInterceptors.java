@@ -1,5 +1,6 @@
 package io.github.cancellation.spring;
 
+import java.lang.reflect.AccessibleObject;
 import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.Map;
@@ -17,26 +18,22 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.aop.ProxyMethodInvocation;
-
 /**
- * The two interceptors that give an {@code @Async} invocation its token. They sit on either side
- * of Spring's {@code AsyncExecutionInterceptor} in the bean's proxy (see
- * {@link AsyncInvocationPostProcessor}):
+ * The interceptor that gives an {@code @Async} invocation its token. It takes the place of
+ * Spring's {@code AsyncExecutionInterceptor} in the bean's proxy (see
+ * {@link AsyncInvocationPostProcessor}) and calls it itself, handing it a {@link Run}: the same
+ * method invocation, carrying the {@link AsyncInvocation}, whose {@code proceed()} Spring calls on
+ * the executor's thread:
  *
  * <pre>
  * caller's thread:   Submission -&gt; AsyncExecutionInterceptor --submit--&gt; executor
- * executor's thread:                                  Execution -&gt; the method
+ * executor's thread:                         Run.proceed() -&gt; the rest of the chain -&gt; the method
  * </pre>
  *
- * {@link Submission} creates the {@link AsyncInvocation} and hands it to {@link Execution}
- * through the method invocation's user attributes: Spring's interceptor carries the same
- * {@code MethodInvocation} over to the executor's thread and proceeds there.
+ * One object per invocation carries it across the two threads, instead of a user attribute of the
+ * method invocation (a {@code HashMap} per call) read back by a second interceptor.
  */
 final class AsyncInvocationInterceptors {
-
-    /** Key of the {@link AsyncInvocation} among the method invocation's user attributes. */
-    static final String INVOCATION_ATTRIBUTE = AsyncInvocation.class.getName();
 
     private static final Log logger = LogFactory.getLog(AsyncInvocationInterceptors.class);
 
@@ -44,18 +41,22 @@ final class AsyncInvocationInterceptors {
     }
 
     /**
-     * Runs on the caller's thread, outside Spring's {@code AsyncExecutionInterceptor}: creates the
-     * invocation and its token, puts the token in place of every {@code CancellationToken}
-     * argument (linking a caller's token found there), submits with the task decorator told to
-     * skip the task, and adapts the returned future.
+     * Runs on the caller's thread, in place of Spring's {@code AsyncExecutionInterceptor}: creates
+     * the invocation and its token, puts the token in place of every {@code CancellationToken}
+     * argument (linking a caller's token found there), submits through Spring's interceptor with
+     * the task decorator told to skip the task, and adapts the returned future.
      */
     static final class Submission implements MethodInterceptor {
 
         private final String beanName;
 
+        private final MethodInterceptor asyncExecution;
+
         private final Supplier<CancellationToken> parent;
 
         private final Supplier<IssuedTokens> tokens;
+
+        private final Supplier<CancellationTaskTracker> tracker;
 
         private final Map<Method, MethodInfo> methods = new ConcurrentHashMap<>();
 
@@ -66,18 +67,29 @@ final class AsyncInvocationInterceptors {
          */
         private volatile @Nullable MethodInfo last;
 
-        Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens) {
+        /**
+         * Creates the interceptor of one bean.
+         *
+         * @param asyncExecution Spring's {@code AsyncExecutionInterceptor} that this one replaces
+         *     in the proxy and calls
+         */
+        Submission(String beanName, MethodInterceptor asyncExecution, Supplier<CancellationToken> parent,
+                Supplier<IssuedTokens> tokens, Supplier<CancellationTaskTracker> tracker) {
             this.beanName = beanName;
+            this.asyncExecution = asyncExecution;
             this.parent = parent;
             this.tokens = tokens;
+            this.tracker = tracker;
+        }
+
+        /** Returns Spring's interceptor that this one submits through. */
+        MethodInterceptor asyncExecution() {
+            return asyncExecution;
         }
 
         @Override
         @SuppressWarnings("try") // the skip is a resource only for its close()
         public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
-            if (!(invocation instanceof ProxyMethodInvocation proxyInvocation)) {
-                return invocation.proceed();
-            }
             Method method = invocation.getMethod();
             MethodInfo info = last;
             if (info == null || info.method() != method) {
@@ -86,19 +98,18 @@ final class AsyncInvocationInterceptors {
             }
             AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get(), tokens.get());
             if (info.tokenParameters().length > 0) {
-                Object[] arguments = proxyInvocation.getArguments();
+                // MethodInvocation.getArguments(): "possible to change element values within this array"
+                Object[] arguments = invocation.getArguments();
                 for (int index : info.tokenParameters()) {
                     if (arguments[index] instanceof CancellationToken caller) {
                         async.linkTo(caller);
                     }
                     arguments[index] = async.token();
                 }
-                proxyInvocation.setArguments(arguments);
             }
-            proxyInvocation.setUserAttribute(INVOCATION_ATTRIBUTE, async);
             Object result;
             try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-                result = invocation.proceed();
+                result = asyncExecution.invoke(new Run(invocation, async, tracker));
             }
             catch (Throwable ex) {
                 // Not submitted (rejected, or a return type Spring refuses): no run will end it.
@@ -123,29 +134,31 @@ final class AsyncInvocationInterceptors {
     }
 
     /**
-     * Runs on the executor's thread, inside Spring's {@code AsyncExecutionInterceptor}: binds the
-     * invocation's token as {@link CancellationToken#current()}, tracks the invocation under its
-     * name while the method runs (and while a future it returned is not done yet), then ends it.
-     * A {@code void} method that ends with {@link CancelledException} while its token is cancelled
-     * has simply stopped as asked: the exception is not passed on to the
+     * The method invocation that Spring's {@code AsyncExecutionInterceptor} is given: the bean's
+     * invocation, whose {@link #proceed()} (on the executor's thread) binds the invocation's token
+     * as {@link CancellationToken#current()}, tracks the invocation under its name while the rest
+     * of the chain and the method run (and while a future the method returned is not done yet),
+     * then ends it. A {@code void} method that ends with {@link CancelledException} while its
+     * token is cancelled has simply stopped as asked: the exception is not passed on to the
      * {@code AsyncUncaughtExceptionHandler}. Every other outcome goes to Spring unchanged.
      */
-    static final class Execution implements MethodInterceptor {
+    static final class Run implements MethodInvocation {
+
+        private final MethodInvocation invocation;
+
+        private final AsyncInvocation async;
 
         private final Supplier<CancellationTaskTracker> tracker;
 
-        Execution(Supplier<CancellationTaskTracker> tracker) {
+        Run(MethodInvocation invocation, AsyncInvocation async, Supplier<CancellationTaskTracker> tracker) {
+            this.invocation = invocation;
+            this.async = async;
             this.tracker = tracker;
         }
 
         @Override
         @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
-        public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
-            AsyncInvocation async = (invocation instanceof ProxyMethodInvocation proxyInvocation)
-                    ? (AsyncInvocation) proxyInvocation.getUserAttribute(INVOCATION_ATTRIBUTE) : null;
-            if (async == null) {
-                return invocation.proceed();
-            }
+        public @Nullable Object proceed() throws Throwable {
             async.start();
             CancellationToken token = async.token();
             try (Scope scope = token.bind(); TrackedTask task = tracker.get().track(async.name(), token)) {
@@ -171,8 +184,28 @@ final class AsyncInvocationInterceptors {
         }
 
         @Override
+        public Method getMethod() {
+            return invocation.getMethod();
+        }
+
+        @Override
+        public Object[] getArguments() {
+            return invocation.getArguments();
+        }
+
+        @Override
+        public @Nullable Object getThis() {
+            return invocation.getThis();
+        }
+
+        @Override
+        public AccessibleObject getStaticPart() {
+            return invocation.getStaticPart();
+        }
+
+        @Override
         public String toString() {
-            return "AsyncInvocationInterceptors.Execution";
+            return "AsyncInvocationInterceptors.Run[" + async.name() + "]";
         }
     }
 

@@ -22,24 +22,26 @@ import org.springframework.util.Assert;
 import org.springframework.util.function.SingletonSupplier;
 
 /**
- * Puts the {@linkplain AsyncInvocationInterceptors two interceptors} of the starter on either
- * side of Spring's {@code @Async} interceptor, in the proxy of every bean that has
+ * Puts the starter's {@linkplain AsyncInvocationInterceptors.Submission interceptor} in place of
+ * Spring's {@code @Async} interceptor, which it calls, in the proxy of every bean that has
  * {@code @Async} methods.
  *
  * <p>Goals:
  * <ol>
  *   <li><b>Around the submission and around the run.</b> The invocation token must exist on the
  *       caller's thread (to link a caller's token, and to hand back a future that cancels it) and
- *       be bound and tracked on the executor's thread. One advisor cannot do both: whatever runs
- *       outside Spring's {@code AsyncExecutionInterceptor} runs on the caller's thread, whatever
- *       runs inside it on the executor's.
+ *       be bound and tracked on the executor's thread. Whatever runs outside Spring's
+ *       {@code AsyncExecutionInterceptor} runs on the caller's thread, whatever it proceeds with on
+ *       the executor's: the starter's interceptor calls Spring's with a method invocation whose
+ *       {@code proceed()} binds and tracks the token there.
  *   <li><b>Exactly there, whatever else advises the bean.</b> {@code AsyncAnnotationBeanPostProcessor}
  *       adds its advisor to the bean's proxy (or creates one) at index 0, before advisors of the
  *       auto-proxy creator. This post-processor is not {@code Ordered}, so it runs after that one
  *       (which is), finds the advisor whose advice is an {@code AsyncExecutionInterceptor}, and
- *       inserts one advisor right before it and one right after it, with the same pointcut, so
- *       that they apply to exactly the methods that run asynchronously. It needs no auto-proxy
- *       creator and no {@code spring.aop} setting.
+ *       replaces it, at the same index and with the same pointcut, by an advisor whose
+ *       interceptor wraps it, so that the starter applies to exactly the methods that run
+ *       asynchronously and Spring still picks the executor, submits, and handles errors. It needs
+ *       no auto-proxy creator and no {@code spring.aop} setting.
  *   <li><b>Infrastructure only.</b> Beans it needs (the application token, the tracker, the
  *       {@link IssuedTokens} that count invocation tokens) are looked up when first needed, never
  *       while post-processors are being created. A bean's own token (if it injects one) is looked
@@ -97,14 +99,14 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
             logger.warn("@Async methods of bean '" + beanName + "' run without invocation tokens: its proxy is frozen");
             return bean;
         }
-        Pointcut pointcut = (advisors[async] instanceof PointcutAdvisor advisor)
-                ? advisor.getPointcut() : Pointcut.TRUE;
+        Advisor springAdvisor = advisors[async];
+        Pointcut pointcut = (springAdvisor instanceof PointcutAdvisor advisor) ? advisor.getPointcut() : Pointcut.TRUE;
         CancellationToken beanToken = ApplicationTokens.beanToken(beanFactory(), beanName);
         Supplier<CancellationToken> parent = (beanToken != null) ? () -> beanToken : applicationToken;
-        advised.addAdvisor(async + 1,
-                new DefaultPointcutAdvisor(pointcut, new AsyncInvocationInterceptors.Execution(tracker)));
-        advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut,
-                new AsyncInvocationInterceptors.Submission(beanName, parent, issuedTokens)));
+        AsyncInvocationInterceptors.Submission submission = new AsyncInvocationInterceptors.Submission(beanName,
+                (AsyncExecutionInterceptor) springAdvisor.getAdvice(), parent, issuedTokens, tracker);
+        advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut, submission));
+        advised.removeAdvisor(springAdvisor);
         return bean;
     }
 }
