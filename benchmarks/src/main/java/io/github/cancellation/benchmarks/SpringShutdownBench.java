@@ -59,6 +59,7 @@ import java.util.stream.Collectors;
  * {@code --throughput-jvms 3}, {@code --app-arg X} (repeatable, appended to every app's command line,
  * e.g. {@code --bench.throughput.invocations=50000} or {@code --bench.unit-millis=10}), {@code --jvm-opt X} (repeatable, every app JVM),
  * {@code --label TEXT} (printed at the top, e.g. "smoke run on a loaded machine"),
+ * {@code --naive-runs 2} (rounds that also run the no-signal control; 0 for none),
  * {@code --skip-throughput}, {@code --skip-shutdown}.
  */
 public final class SpringShutdownBench {
@@ -77,7 +78,8 @@ public final class SpringShutdownBench {
         }
     }
 
-    record Variant(String name, String label, Path jar) {
+    /** One app as run: a jar, plus arguments of its own (the naive control is the plain jar in naive mode). */
+    record Variant(String name, String label, Path jar, List<String> appArgs) {
     }
 
     /** One shutdown run. Times in ms from the signal; NaN when the event never came. */
@@ -90,6 +92,9 @@ public final class SpringShutdownBench {
 
     private final Map<String, List<String>> options;
     private final List<Variant> variants;
+    /** The control without any stop signal, shutdown part only; null with {@code --naive-runs 0}. */
+    private final Variant naive;
+    private final int naiveRuns;
     private final Path out;
     private final Path logs;
     private final List<String> jvmOpts;
@@ -105,8 +110,11 @@ public final class SpringShutdownBench {
     private SpringShutdownBench(Map<String, List<String>> options) {
         this.options = options;
         this.variants = List.of(
-                new Variant("plain", "plain (volatile flag)", Path.of(required("plain")).toAbsolutePath()),
-                new Variant("starter", "starter (token)", Path.of(required("starter")).toAbsolutePath()));
+                new Variant("plain", "plain (volatile flag)", Path.of(required("plain")).toAbsolutePath(), List.of()),
+                new Variant("starter", "starter (token)", Path.of(required("starter")).toAbsolutePath(), List.of()));
+        this.naiveRuns = Integer.parseInt(option("naive-runs", "2"));
+        this.naive = (naiveRuns > 0) ? new Variant("naive", "plain, no stop signal (control)", variants.get(0).jar(),
+                List.of("--bench.plain.naive=true")) : null;
         this.out = Path.of(option("out", "benchmarks/results")).toAbsolutePath();
         this.logs = out.resolve("shutdown-logs");
         this.jvmOpts = options.getOrDefault("jvm-opt", List.of());
@@ -164,7 +172,11 @@ public final class SpringShutdownBench {
             int order = 0;
             for (int i = 1; i <= runs; i++) {
                 for (Path2Exit path : Path2Exit.values()) {
-                    for (Variant variant : variants) {
+                    List<Variant> cells = new ArrayList<>(variants);
+                    if (naive != null && i <= naiveRuns) {
+                        cells.add(naive);
+                    }
+                    for (Variant variant : cells) {
                         Run run = shutdownRun(++order, path, variant, i);
                         log("%s %-8s run %d: %s", path.label, variant.name(), i, describe(run));
                         shutdownRuns.add(run);
@@ -203,6 +215,7 @@ public final class SpringShutdownBench {
                 "--server.port=" + port,
                 "--management.endpoints.web.exposure.include=health,shutdown",
                 "--management.endpoint.shutdown.access=unrestricted"));
+        command.addAll(variant.appArgs());
         command.addAll(options.getOrDefault("app-arg", List.of()));
         Path logFile = logs.resolve(String.format("%02d-%s-%s.log", order, path.name().toLowerCase(Locale.ROOT), variant.name()));
         Process process = start(command);
@@ -387,6 +400,12 @@ public final class SpringShutdownBench {
                 + "units. Plain: a `volatile boolean` set by a `SmartLifecycle` at phase `Integer.MAX_VALUE - 3072` (after the "
                 + "web server, before the executors' phase wait). Starter: `CancellationToken.current().isCancelled()`; the "
                 + "starter cancels the application token at the same phase.\n");
+        if (naive != null) {
+            md.append("- Control (in the first ").append(naiveRuns).append(" round(s) only, `--naive-runs`): the plain jar with "
+                    + "`--bench.plain.naive=true`: the flag is never set and the loops swallow `InterruptedException`, as "
+                    + "a loop with no stop signal does; Spring's executor phase waits its 30 s for them, and after "
+                    + "`/actuator/shutdown` their non-daemon pool threads keep the JVM alive.\n");
+        }
         md.append("- Each run: a fresh JVM on a free port (`--spring.profiles.active=shutdown "
                 + "--management.endpoints.web.exposure.include=health,shutdown --management.endpoint.shutdown.access=unrestricted`), "
                 + "wait for `BENCH READY` (all 1,000 loops and the batch running), one `GET /actuator/health` (so that "
@@ -394,7 +413,7 @@ public final class SpringShutdownBench {
                 .append(settleMillis).append(" ms more, then the signal (SIGTERM: `ProcessHandle.destroy()`). Time = signal sent by the driver to process exit seen by "
                         + "`Process.waitFor`; \"loops stopped\" = the app's `BENCH STOPPED` line (every loop and the batch "
                         + "ended) as received by the driver. ").append(runs).append(" runs per cell; order per round: SIGTERM "
-                        + "plain, SIGTERM starter, actuator plain, actuator starter. After ").append(exitTimeout.toSeconds())
+                        + "plain, SIGTERM starter[, SIGTERM control], actuator plain, actuator starter[, actuator control]. After ").append(exitTimeout.toSeconds())
                 .append(" s a JVM that has not exited is killed (\"did not exit\").\n");
         md.append("- `POST /actuator/shutdown`: Boot's `ShutdownEndpoint` answers at once and calls `context.close()` "
                 + "after a fixed 500 ms sleep, and never calls `System.exit`: the process ends when no non-daemon thread is "
@@ -406,8 +425,15 @@ public final class SpringShutdownBench {
             md.append("| --- | --- | ---: | ---: | ---: | --- | --- | ---: | --- |\n");
             for (Path2Exit path : Path2Exit.values()) {
                 Map<String, double[]> medians = new LinkedHashMap<>();
-                for (Variant variant : variants) {
+                List<Variant> rows = new ArrayList<>(variants);
+                if (naive != null) {
+                    rows.add(naive);
+                }
+                for (Variant variant : rows) {
                     List<Run> cell = shutdownRuns.stream().filter(r -> r.path() == path && r.variant() == variant).toList();
+                    if (cell.isEmpty()) {
+                        continue;
+                    }
                     double[] exit = cell.stream().mapToDouble(r -> r.exited() ? r.exitMillis() : Double.POSITIVE_INFINITY).toArray();
                     double[] stopped = cell.stream()
                             .mapToDouble(r -> Double.isNaN(r.stoppedMillis()) ? Double.POSITIVE_INFINITY : r.stoppedMillis()).toArray();
@@ -420,11 +446,13 @@ public final class SpringShutdownBench {
                     md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d/%d | %s | %s | %s |%n", path.label,
                             variant.label(), ms(median(exit)), ms(min(exit)), ms(max(exit)), exitedCount, cell.size(),
                             codes.substring(1, codes.length() - 1), ms(median(stopped)), clean));
+                    if (variant.name().equals("starter") && medians.containsKey("plain")) {
+                        double[] plain = medians.get("plain");
+                        double[] starter = medians.get("starter");
+                        md.append(String.format(Locale.ROOT, "| %s | **ratio starter / plain** | **%s** | | | | | %s | |%n",
+                                path.label, ratio(starter[0], plain[0]), ratio(starter[1], plain[1])));
+                    }
                 }
-                double[] plain = medians.get("plain");
-                double[] starter = medians.get("starter");
-                md.append(String.format(Locale.ROOT, "| %s | **ratio starter / plain** | **%s** | | | | | %s | |%n",
-                        path.label, ratio(starter[0], plain[0]), ratio(starter[1], plain[1])));
             }
             md.append('\n');
         }
@@ -473,6 +501,15 @@ public final class SpringShutdownBench {
                     ms(median(sigterm)), median(sigterm) < 500 ? "met" : "missed"));
             md.append(String.format(Locale.ROOT, "- Starter, the process exits after `/actuator/shutdown`: %d of %d runs: **%s**.%n",
                     actuatorExited, actuatorRuns, actuatorExited == actuatorRuns && actuatorRuns > 0 ? "met" : "missed"));
+            if (naive != null) {
+                double[] naiveSigterm = exitTimes(shutdownRuns, Path2Exit.SIGTERM, naive.name());
+                double[] naiveActuator = exitTimes(shutdownRuns, Path2Exit.ACTUATOR, naive.name());
+                long naiveExited = Arrays.stream(naiveActuator).filter(Double::isFinite).count();
+                md.append(String.format(Locale.ROOT, "- For comparison, the no-signal control: SIGTERM to exit median %s ms "
+                        + "(starter / control %s); after `/actuator/shutdown` it exited in %d of %d runs.%n",
+                        ms(median(naiveSigterm)), ratio(median(sigterm), median(naiveSigterm)), naiveExited,
+                        naiveActuator.length));
+            }
         }
         if (!rounds.isEmpty()) {
             double[] plain = rounds.stream().filter(r -> r.variant() == variants.get(0)).mapToDouble(Round::opsPerSecond).toArray();

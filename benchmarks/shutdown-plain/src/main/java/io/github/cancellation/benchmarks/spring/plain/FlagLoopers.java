@@ -9,7 +9,11 @@ import io.github.cancellation.benchmarks.spring.Work;
 import org.springframework.scheduling.annotation.Async;
 import org.springframework.stereotype.Component;
 
-/** The plain app's {@code @Async} loops: a unit of work at a time until the {@link StopFlag} is set. */
+/**
+ * The plain app's {@code @Async} loops: a unit of work at a time until the {@link StopFlag} is set.
+ * In the naive control ({@code bench.plain.naive=true}) a loop also swallows interrupts, as a
+ * {@code catch (InterruptedException ignored)} around a blocking call does, and never ends.
+ */
 @Component
 public class FlagLoopers implements Loopers {
 
@@ -30,7 +34,14 @@ public class FlagLoopers implements Loopers {
         boolean clean = true;
         try {
             while (!flag.stopRequested()) {
-                work.unit();
+                try {
+                    work.unit();
+                }
+                catch (InterruptedException ex) {
+                    if (!flag.naive()) {
+                        throw ex;
+                    }
+                }
             }
         }
         catch (InterruptedException ex) {

@@ -1,5 +1,6 @@
 package io.github.cancellation.benchmarks.spring.plain;
 
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -11,14 +12,27 @@ import org.springframework.stereotype.Component;
  * a phase below the executors') and the executors' phase waits its full timeout for loops that
  * were never told to stop. The same phase as the starter's, so the two apps differ in the signal
  * only.
+ *
+ * <p>With {@code bench.plain.naive=true} the flag is never set: the control case of what many
+ * applications do today (a loop with no stop signal).
  */
 @Component
 public class StopFlag implements SmartLifecycle {
 
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 3072;
 
+    private final boolean naive;
     private volatile boolean stopRequested;
     private volatile boolean running;
+
+    public StopFlag(@Value("${bench.plain.naive:false}") boolean naive) {
+        this.naive = naive;
+    }
+
+    /** Whether this is the naive control: no stop signal, and interrupts ignored. */
+    public boolean naive() {
+        return naive;
+    }
 
     public boolean stopRequested() {
         return stopRequested;
@@ -31,7 +45,7 @@ public class StopFlag implements SmartLifecycle {
 
     @Override
     public void stop() {
-        stopRequested = true;
+        stopRequested = !naive;
         running = false;
     }
 
