@@ -43,13 +43,19 @@ import org.jspecify.annotations.Nullable;
  *       lists are empty after the CAS, so any later adder sees the reason). Hence every callback and
  *       every linked child is taken by exactly one canceller, or sees the cancellation itself: no
  *       lost wake-up, no callback run twice.
- *   <li><b>I4 (epoch).</b> A canceller that {@linkplain #hadChildren ever had children} increments
- *       the tree's epoch after its CAS and before {@code cancel()} returns. {@link #seenEpoch} is
- *       only ever set to an epoch value read <em>before</em> a walk that found no cancelled
- *       ancestor. So a node whose {@code seenEpoch} equals the current epoch has no cancelled
- *       ancestor whose {@code cancel()} has returned, and a node that was created after it read the
- *       epoch sees any later cancellation. {@code hadChildren} is volatile and set before a child
- *       reads its parent's state (a Dekker handshake with the canceller's CAS-then-read).
+ *   <li><b>I4 (epoch).</b> A canceller that {@linkplain #childState may have a live descendant}
+ *       increments the tree's epoch after its CAS and before {@code cancel()} returns.
+ *       {@link #seenEpoch} is only ever set to an epoch value read <em>before</em> a walk that
+ *       found no cancelled ancestor. So a node whose {@code seenEpoch} equals the current epoch has
+ *       no cancelled ancestor whose {@code cancel()} has returned, and a node that was created
+ *       after it read the epoch sees any later cancellation. {@code childState} is written before a
+ *       child reads its parent's state (a Dekker handshake with the canceller's CAS-then-read). "May
+ *       have a live descendant" is every state but {@link #NO_CHILD} and {@link #ONLY_CHILD_ENDED}:
+ *       a token whose one and only child was itself cancelled or closed (by its own
+ *       {@code cancel()}/{@code close()}, which moved the epoch first if that child could have
+ *       live descendants, and only then marked the parent) has no descendant left to tell. So the
+ *       common "invocation with one sub-task" shape, closed bottom-up, never moves the epoch, and
+ *       readers elsewhere in the tree keep their one-read check.
  *   <li><b>I5 (locks).</b> Locks are taken parent before child, at most two at a time; callbacks
  *       run with no lock held. The lock is one CAS on {@link #lock}, never a monitor, so no thread
  *       blocks in a monitor (virtual threads are never pinned).
@@ -75,14 +81,25 @@ final class TokenNode extends CancellationToken {
     private static final CancellationReason CLOSED_MARK =
             new CancellationReason(CancellationReason.Kind.CLOSED, null, null, "");
 
+    /** {@link #childState}: no child was ever created from this node. */
+    private static final byte NO_CHILD = 0;
+    /** {@link #childState}: exactly one child was created, and it may be live. */
+    private static final byte ONLY_CHILD = 1;
+    /** {@link #childState}: exactly one child was created, and its own cancel or close has run. */
+    private static final byte ONLY_CHILD_ENDED = 2;
+    /** {@link #childState}: more than one child was created. */
+    private static final byte MANY_CHILDREN = 3;
+
     private static final VarHandle REASON;
     private static final VarHandle LOCK;
+    private static final VarHandle CHILD_STATE;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             REASON = lookup.findVarHandle(TokenNode.class, "reason", CancellationReason.class);
             LOCK = lookup.findVarHandle(TokenNode.class, "lock", int.class);
+            CHILD_STATE = lookup.findVarHandle(TokenNode.class, "childState", byte.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -101,8 +118,10 @@ final class TokenNode extends CancellationToken {
     /** 0 free, 1 held (I5). Accessed only through {@link #LOCK}. */
     @SuppressWarnings("unused")
     private int lock;
-    /** Whether a child was ever created from this node (I4). */
-    private volatile boolean hadChildren;
+    /** What this node knows of its children (I4): one of {@link #NO_CHILD} ... {@link #MANY_CHILDREN}. */
+    private volatile byte childState;
+    /** Whether this node was its parent's first child, created while it had no other (I4). */
+    private final boolean onlyChild;
     /** Whether this node is in its parent's child list (I2). */
     private boolean linked;
     private @Nullable TokenNode firstChild;
@@ -111,8 +130,9 @@ final class TokenNode extends CancellationToken {
     private @Nullable CallbackNode callbacks;
 
     private TokenNode(@Nullable TokenNode parent, AtomicInteger epoch, @Nullable String name,
-            @Nullable CancellationReason reason, int seenEpoch) {
+            @Nullable CancellationReason reason, int seenEpoch, boolean onlyChild) {
         this.parent = parent;
+        this.onlyChild = onlyChild;
         this.epoch = epoch;
         this.name = name;
         this.seenEpoch = seenEpoch;
@@ -122,7 +142,7 @@ final class TokenNode extends CancellationToken {
     }
 
     static TokenNode newRoot(@Nullable String name) {
-        return new TokenNode(null, new AtomicInteger(), name, null, 0);
+        return new TokenNode(null, new AtomicInteger(), name, null, 0, false);
     }
 
     static CancellationToken newAnyOf(CancellationToken[] sources) {
@@ -261,9 +281,15 @@ final class TokenNode extends CancellationToken {
      * seeing the reason makes every descendant that has not looked since walk up and find it (I4).
      */
     private void settle() {
-        if (hadChildren) {
+        if (mayHaveLiveDescendants()) {
             epoch.incrementAndGet();
         }
+    }
+
+    /** Whether a descendant could still read "not cancelled" from its own state (I4). */
+    private boolean mayHaveLiveDescendants() {
+        byte state = childState;
+        return state == ONLY_CHILD || state == MANY_CHILDREN;
     }
 
     @Override
@@ -281,8 +307,12 @@ final class TokenNode extends CancellationToken {
         if (!REASON.compareAndSet(this, null, r)) {
             return false;
         }
-        if (hadChildren) {
+        if (mayHaveLiveDescendants()) {
             epoch.incrementAndGet();
+        }
+        if (onlyChild && parent != null) {
+            // After the epoch (I4): the parent may now skip it, this node's descendants being told.
+            CHILD_STATE.compareAndSet(parent, ONLY_CHILD, ONLY_CHILD_ENDED);
         }
         if (!quiet()) {
             propagate(r);
@@ -638,14 +668,23 @@ final class TokenNode extends CancellationToken {
     }
 
     private TokenNode newChild(@Nullable String childName) {
-        if (!hadChildren) {
-            hadChildren = true;
+        // Written before this node's state is read below (I4); the first child only by CAS, so
+        // that of two first children created at once, one is the only child and the other makes many.
+        boolean only = false;
+        byte state = childState;
+        if (state == NO_CHILD) {
+            only = CHILD_STATE.compareAndSet(this, NO_CHILD, ONLY_CHILD);
+            if (!only) {
+                childState = MANY_CHILDREN;
+            }
+        } else if (state != MANY_CHILDREN) {
+            childState = MANY_CHILDREN;
         }
         int e = epoch.get();
         if (isCancelled()) {
-            return new TokenNode(this, epoch, childName, cancelledReason(), e);
+            return new TokenNode(this, epoch, childName, cancelledReason(), e, only);
         }
-        return new TokenNode(this, epoch, childName, null, e);
+        return new TokenNode(this, epoch, childName, null, e, only);
     }
 
     @Override

@@ -378,6 +378,37 @@ class LincheckTest {
     }
 
     /**
+     * I4's shortcut: a parent whose only child ended by its own {@code close()} closes without
+     * moving the epoch. Racing that child's close, the parent's close and the creation of a second
+     * child (with a child of its own, checked once so that it cached the epoch): when the parent's
+     * {@code close()} returns, the first child's grandchild reads as cancelled; after all three,
+     * so do the second child and its child, whichever interleaving decided the parent's state.
+     */
+    @Test
+    void parentCloseVersusItsOnlyChildsCloseVersusASecondChild() {
+        scenario("only child's close vs parent close vs second child", () -> {
+            CancellationToken parent = CancellationToken.create("root").child("parent");
+            CancellationToken only = parent.child("only");
+            CancellationToken grandchild = only.child("grandchild");
+            check(!grandchild.isCancelled(), () -> "grandchild born cancelled");
+            boolean[] grandchildActive = new boolean[1];
+            CancellationToken[] second = new CancellationToken[2];
+            parallel(only::close, () -> {
+                parent.close();
+                grandchildActive[0] = !grandchild.isCancelled();
+            }, () -> {
+                second[0] = parent.child("second");
+                second[1] = second[0].child("secondChild");
+                second[1].isCancelled();
+            });
+            check(!grandchildActive[0], () -> "parent.close() returned but the only child's child read as not cancelled");
+            check(second[0].isCancelled(), () -> "the second child of a closed parent reads as not cancelled");
+            check(second[1].isCancelled(), () -> "the second child's child reads as not cancelled");
+            check(grandchild.isCancelled() && only.isCancelled(), () -> "the first branch reads as not cancelled");
+        });
+    }
+
+    /**
      * SPEC: {@code children()} is a snapshot of the children a token holds on to, "never one that was
      * closed, cancelled or collected". A thread that sees a linked child cancelled (here: its own
      * {@code close()} returned, doing nothing because another thread's {@code cancel()} got there first)

@@ -59,12 +59,14 @@ class MutationKillersTest {
 
     private static final VarHandle LOCK;
     private static final VarHandle REASON;
+    private static final VarHandle EPOCH;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(TokenNode.class, MethodHandles.lookup());
             LOCK = lookup.findVarHandle(TokenNode.class, "lock", int.class);
             REASON = lookup.findVarHandle(TokenNode.class, "reason", CancellationReason.class);
+            EPOCH = lookup.findVarHandle(TokenNode.class, "epoch", java.util.concurrent.atomic.AtomicInteger.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -365,6 +367,106 @@ class MutationKillersTest {
 
             assertThat(REASON.getVolatile((TokenNode) leaf)).isEqualTo(root.reason().orElseThrow());
             assertThat(REASON.getVolatile((TokenNode) middle)).isEqualTo(root.reason().orElseThrow());
+        }
+    }
+
+    /**
+     * I4: the tree's epoch moves only when a cancelled token may still have a descendant that has
+     * not been told; every other cancel or close leaves the readers elsewhere in the tree their
+     * one-read check.
+     */
+    @Nested
+    class EpochMoves {
+
+        private int epochOf(CancellationToken token) {
+            return ((java.util.concurrent.atomic.AtomicInteger) EPOCH.get((TokenNode) token)).get();
+        }
+
+        @Test
+        void closingBottomUp_anOnlyChildThenItsParent_leavesTheEpoch() {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken reader = root.child("a").child("b").child("c");
+            CancellationToken branch = root.child("branch");
+            assertThat(reader.isCancelled()).isFalse();
+            int before = epochOf(root);
+
+            for (int i = 0; i < 3; i++) {
+                CancellationToken invocation = branch.child("invocation");
+                CancellationToken task = invocation.child("task");
+                task.close();
+                invocation.close();
+                assertThat(task.isCancelled()).isTrue();
+                assertThat(invocation.isCancelled()).isTrue();
+            }
+
+            assertThat(epochOf(root)).isEqualTo(before);
+            assertThat(reader.isCancelled()).isFalse();
+        }
+
+        @Test
+        void closingAParentWhoseOnlyChildIsLive_movesTheEpochAndCancelsTheChild() {
+            CancellationToken parent = CancellationToken.create("root").child("parent");
+            CancellationToken only = parent.child("only");
+            assertThat(only.isCancelled()).isFalse();
+            int before = epochOf(parent);
+
+            parent.close();
+
+            assertThat(epochOf(parent)).isGreaterThan(before);
+            assertThat(only.isCancelled()).isTrue();
+            assertThat(only.reason()).hasValueSatisfying(reason -> assertThat(reason.kind()).isEqualTo(Kind.CLOSED));
+        }
+
+        @Test
+        void aSecondChildAfterTheOnlyOneEnded_makesTheParentsCloseMoveTheEpochAgain() {
+            CancellationToken parent = CancellationToken.create("root").child("parent");
+            parent.child("first").close();
+            CancellationToken second = parent.child("second");
+            CancellationToken grandchild = second.child("grandchild");
+            assertThat(grandchild.isCancelled()).isFalse();
+            int before = epochOf(parent);
+
+            parent.close();
+
+            assertThat(epochOf(parent)).isGreaterThan(before);
+            assertThat(second.isCancelled()).isTrue();
+            assertThat(grandchild.isCancelled()).isTrue();
+        }
+
+        @Test
+        void anOnlyChildWithChildren_movesTheEpochItselfBeforeReleasingItsParent() {
+            CancellationToken parent = CancellationToken.create("root").child("parent");
+            CancellationToken only = parent.child("only");
+            CancellationToken grandchild = only.child("grandchild");
+            assertThat(grandchild.isCancelled()).isFalse();
+            int before = epochOf(parent);
+
+            only.cancel();
+            int afterOnly = epochOf(parent);
+            parent.close();
+
+            assertThat(afterOnly).isGreaterThan(before);
+            assertThat(epochOf(parent)).as("nothing left to tell below the parent").isEqualTo(afterOnly);
+            assertThat(grandchild.isCancelled()).isTrue();
+            assertThat(grandchild.reason()).hasValueSatisfying(reason -> assertThat(reason.kind()).isEqualTo(Kind.MANUAL));
+        }
+
+        @Test
+        void anOnlyChildCancelledThroughAnAncestor_doesNotReleaseItsParent() {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken parent = root.child("parent");
+            CancellationToken only = parent.child("only");
+            CancellationToken other = root.child("other");
+            CancellationToken otherChild = other.child("otherChild");
+            assertThat(otherChild.isCancelled()).isFalse();
+            // the only child adopts its cancelled ancestor's reason: its own cancel never ran
+            parent.cancel();
+            assertThat(only.isCancelled()).isTrue();
+            int before = epochOf(root);
+
+            parent.close();
+
+            assertThat(epochOf(root)).as("a losing close with a child that may be live settles (I8)").isGreaterThan(before);
         }
     }
 

@@ -1,6 +1,10 @@
 package io.github.cancellation.benchmarks;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.cancellation.benchmarks.peers.Peers;
@@ -10,26 +14,58 @@ import io.github.cancellation.benchmarks.peers.TokenAdapter;
  * The shapes JMH cannot time: whether cancelling deep chains works at all (stack overflow, lost
  * callbacks), and how much heap a long-lived root retains for children that were forgotten (never
  * closed). Prints a Markdown table. Run by {@code benchmarks/run.sh}; arguments: peer names.
+ *
+ * <p>Each cell runs in a JVM of its own ({@code --cell peer shape}), killed after
+ * {@link #CELL_LIMIT_SECONDS}: a peer that never finishes (a quadratic chain, a copy-on-write list
+ * of a million children) cannot slow down or stall the cells after it.
  */
 public final class Survey {
 
     private static final int FORGOTTEN = 1_000_000;
-    private static final long CHAIN_LIMIT_MILLIS = 30_000;
+    private static final long CELL_LIMIT_SECONDS = 60;
+    private static final List<String> SHAPES = List.of("chain10k", "chain1m", "forgotten");
 
     private Survey() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 3 && args[0].equals("--cell")) {
+            System.out.println(cell(Peers.byName(args[1]), args[2]));
+            System.exit(0); // a peer's thread may still be running: the answer is in
+        }
         List<String> peers = (args.length > 0) ? List.of(args) : List.of("ours", "grpc", "kotlin", "naive", "future");
         System.out.println("| peer | chain 10,000 (callback on each) | chain 1,000,000 (callback on each) | heap retained by 1,000,000 forgotten children |");
         System.out.println("| --- | --- | --- | --- |");
         for (String peer : peers) {
-            TokenAdapter<Object> adapter = Peers.byName(peer);
-            String chain10k = chain(adapter, 10_000);
-            String chain1m = chain(adapter, 1_000_000);
-            String retained = forgotten(adapter);
-            System.out.printf("| %s | %s | %s | %s |%n", peer, chain10k, chain1m, retained);
+            StringBuilder row = new StringBuilder("| " + peer + " |");
+            for (String shape : SHAPES) {
+                row.append(' ').append(inItsOwnJvm(peer, shape)).append(" |");
+            }
+            System.out.println(row);
         }
+    }
+
+    private static String cell(TokenAdapter<Object> adapter, String shape) throws InterruptedException {
+        return switch (shape) {
+            case "chain10k" -> chain(adapter, 10_000);
+            case "chain1m" -> chain(adapter, 1_000_000);
+            case "forgotten" -> forgotten(adapter);
+            default -> throw new IllegalArgumentException("unknown shape '" + shape + "': expected one of " + SHAPES);
+        };
+    }
+
+    private static String inItsOwnJvm(String peer, String shape) throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process process = new ProcessBuilder(java, "-Xmx4g", "-cp", System.getProperty("java.class.path"),
+                Survey.class.getName(), "--cell", peer, shape)
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+        if (!process.waitFor(CELL_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+            return "no result after " + CELL_LIMIT_SECONDS + " s";
+        }
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return (process.exitValue() == 0 && !out.isEmpty()) ? out : "failed (exit " + process.exitValue() + ")";
     }
 
     /** Builds a chain with a callback on every token, cancels the root on a 1 MB stack, counts. */
@@ -66,9 +102,9 @@ public final class Survey {
         }, "survey-chain", 1024 * 1024);
         thread.setDaemon(true);
         thread.start();
-        thread.join(CHAIN_LIMIT_MILLIS);
+        thread.join(TimeUnit.SECONDS.toMillis(CELL_LIMIT_SECONDS - 10));
         if (thread.isAlive()) {
-            return String.format("no result after %d s (%,d of %,d callbacks ran)", CHAIN_LIMIT_MILLIS / 1000,
+            return String.format("no result after %d s (%,d of %,d callbacks ran)", CELL_LIMIT_SECONDS - 10,
                     ran.get(), depth);
         }
         return outcome[0];
