@@ -200,18 +200,26 @@ final class TokenNode extends CancellationToken {
         if (e == seenEpoch) {
             return false;
         }
-        return cancelledAncestorReason(e) != null;
+        return cancelledAncestorReason(e, false) != null;
     }
 
     /**
      * Walks the ancestors (I6) for a cancelled one and returns its reason; unlinked nodes on the way
      * adopt it, so that their next check is one read (I7). If none is cancelled, records {@code e},
      * read before the walk (I4), and returns null.
+     *
+     * <p>With {@code adoptFromParent} false (a mere check), a node whose own parent is the cancelled
+     * one adopts nothing and gets the parent's stored reason as is: its next check finds the parent
+     * in one step anyway, and a flat fan-out of children polled once each after their parent's
+     * cancel then costs one read each, not a lock, a CAS and a reason each.
      */
-    private @Nullable CancellationReason cancelledAncestorReason(int e) {
+    private @Nullable CancellationReason cancelledAncestorReason(int e, boolean adoptFromParent) {
         for (TokenNode a = parent; a != null; a = a.parent) {
             CancellationReason r = a.reason;
             if (r != null) {
+                if (a == parent && !adoptFromParent) {
+                    return r;
+                }
                 CancellationReason inherited = a.materialize(r);
                 for (TokenNode n = this; n != a; n = n.parent) {
                     n.adopt(inherited);
@@ -260,7 +268,7 @@ final class TokenNode extends CancellationToken {
             return Optional.of(materialize(r));
         }
         // Cancelled through an ancestor whose canceller has not reached this linked node yet (I7).
-        CancellationReason inherited = cancelledAncestorReason(epoch.get());
+        CancellationReason inherited = cancelledAncestorReason(epoch.get(), true);
         r = reason;
         return Optional.of((r != null) ? materialize(r) : Objects.requireNonNull(inherited));
     }
@@ -519,7 +527,7 @@ final class TokenNode extends CancellationToken {
             }
             if (outcome == CANCELLED) {
                 if (reason == null) {
-                    cancelledAncestorReason(epoch.get());
+                    cancelledAncestorReason(epoch.get(), true);
                 }
                 return;
             }

@@ -368,6 +368,28 @@ class MutationKillersTest {
             assertThat(REASON.getVolatile((TokenNode) leaf)).isEqualTo(root.reason().orElseThrow());
             assertThat(REASON.getVolatile((TokenNode) middle)).isEqualTo(root.reason().orElseThrow());
         }
+
+        /**
+         * A check that finds its own parent cancelled takes nothing (no lock, no CAS, no reason
+         * object for a closed parent): the next check finds the parent in one step again. Asking
+         * for the reason takes it, with the parent as origin.
+         */
+        @Test
+        void isCancelled_throughItsParent_takesNothing_reasonTakesTheParentsReason() {
+            CancellationToken parent = CancellationToken.create("root").child("parent");
+            CancellationToken child = parent.child("child");
+            assertThat(child.isCancelled()).isFalse();
+            parent.close();
+
+            assertThat(child.isCancelled()).isTrue();
+            assertThat(child.isCancelled()).isTrue();
+            assertThat(REASON.getVolatile((TokenNode) child)).isNull();
+
+            CancellationReason reason = child.reason().orElseThrow();
+            assertThat(reason.kind()).isEqualTo(Kind.CLOSED);
+            assertThat(reason.origin()).isEqualTo("parent");
+            assertThat(REASON.getVolatile((TokenNode) child)).isSameAs(reason);
+        }
     }
 
     /**
