@@ -4,7 +4,7 @@ error, and the ratio ours / best peer (lower is better; below 1.0 means we win).
 argument, the Spring results written by SpringShutdownBench (shutdown.md: shutdown times and @Async
 throughput, plain vs starter, with the ratio starter / plain), is appended as its own section.
 
-Usage: report.py jmh.json survey.md [shutdown.md] > BENCHMARKS.md"""
+Usage: report.py jmh.json[,more.json] survey.md [shutdown.md] > BENCHMARKS.md"""
 import json
 import platform
 import subprocess
@@ -23,8 +23,10 @@ def shape_of(bench):
 
 
 def main(jmh_path, survey_path, shutdown_path=None):
-    with open(jmh_path) as f:
-        results = json.load(f)
+    results = []
+    for path in jmh_path.split(","):
+        with open(path) as f:
+            results += json.load(f)
     scores = defaultdict(dict)
     allocs = defaultdict(dict)
     units = {}
