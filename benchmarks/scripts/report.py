@@ -35,7 +35,6 @@ def main(jmh_path, survey_path, shutdown_path=None):
         primary = bench["primaryMetric"]
         scores[shape][peer] = (primary["score"], primary["scoreError"])
         units[shape] = primary["scoreUnit"]
-        UNITS[shape] = primary["scoreUnit"]
         gc = bench.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
         if gc:
             allocs[shape][peer] = gc["score"]
@@ -44,7 +43,6 @@ def main(jmh_path, survey_path, shutdown_path=None):
                 sub = f"{shape} ({label})"
                 scores[sub][peer] = (metric["score"], metric["scoreError"])
                 units[sub] = metric["scoreUnit"]
-                UNITS[sub] = metric["scoreUnit"]
     jvm = results[0]["vmName"] + " " + results[0]["jdkVersion"] if results else "?"
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True,
                          text=True).stdout.strip()
@@ -83,7 +81,7 @@ def main(jmh_path, survey_path, shutdown_path=None):
             if ("isCancelled" in shape or "(check)" in shape) and "volatile" in row:
                 floor = f"{row['ours'][0] / row['volatile'][0]:.2f}"
         print(f"| {shape} | {units[shape]} | " + " | ".join(cells) + f" | {ratio} | {floor} |")
-    print_goals(scores, allocs)
+    print_goals(scores, allocs, units)
     print("\n## Shapes JMH cannot time\n")
     with open(survey_path) as f:
         print(f.read())
@@ -114,7 +112,7 @@ GOALS = [
 TO_NS = {"ns/op": 1, "us/op": 1e3, "ms/op": 1e6, "s/op": 1e9}
 
 
-def print_goals(scores, allocs):
+def print_goals(scores, allocs, units):
     """One line per goal: what ours measured, the limit, met or missed, and the best peer beside it."""
     print("\n## Token goals (issue 8)\n")
     print("Each goal against this run's score of ours (the error bar decides nothing here: a score above the limit "
@@ -128,7 +126,7 @@ def print_goals(scores, allocs):
             print(f"| {label} | not measured | {limit} {unit} | - | - |")
             continue
         score, error = row["ours"]
-        unit_of_shape = UNITS.get(shape, "ns/op")
+        unit_of_shape = units.get(shape, "ns/op")
         others = {p: v[0] for p, v in row.items() if p not in ("ours", "volatile")}
         if unit == "B":
             value = allocs.get(shape, {}).get("ours")
@@ -152,8 +150,6 @@ def print_goals(scores, allocs):
         verdict = "-" if value is None else ("met" if value <= limit else f"missed ({value / limit:.1f}x the limit)")
         print(f"| {label} | {shown} | {limit} {unit} | {verdict} | {best_text} |")
 
-
-UNITS = {}
 
 
 def print_spring(shutdown_path):

@@ -21,6 +21,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The cancellation meters. Spring Boot binds them to its meter registry (see
@@ -239,10 +240,21 @@ public final class CancellationMetrics implements MeterBinder {
             run.watch(task.token());
         }
 
+        /**
+         * This binding's run of {@code task}: the one attached to the task, else the one in
+         * {@link #runs} (removed from there when {@code forget}); null if the task started before
+         * the meters were bound.
+         */
+        private @Nullable Run runOf(TrackedTask task, boolean forget) {
+            if (task.attachment() instanceof Run attached && attached.binding == this) {
+                return attached;
+            }
+            return forget ? runs.remove(task) : runs.get(task);
+        }
+
         @Override
         public void taskFinished(TrackedTask task) {
-            Run run = (task.attachment() instanceof Run attached && attached.binding == this) ? attached
-                    : runs.remove(task);
+            Run run = runOf(task, true);
             if (run == null) {
                 return; // started before the meters were bound
             }
@@ -256,8 +268,7 @@ public final class CancellationMetrics implements MeterBinder {
         public void drained(Duration elapsed, List<TrackedTask> stragglers) {
             drain.record(elapsed);
             for (TrackedTask task : stragglers) {
-                Run run = (task.attachment() instanceof Run attached && attached.binding == this) ? attached
-                        : runs.get(task);
+                Run run = runOf(task, false);
                 (run != null ? run.meters : meters(task.name())).stragglers().increment();
                 if (run != null) {
                     run.respond(task.token(), true);
