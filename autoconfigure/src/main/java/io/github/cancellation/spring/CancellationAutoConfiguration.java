@@ -18,6 +18,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.ImportRuntimeHints;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 
@@ -46,6 +47,7 @@ import org.springframework.core.env.Environment;
 @AutoConfiguration(before = { TaskExecutionAutoConfiguration.class, TaskSchedulingAutoConfiguration.class })
 @ConditionalOnBooleanProperty(name = "cancellation.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(CancellationProperties.class)
+@ImportRuntimeHints(CancellationRuntimeHints.class)
 public final class CancellationAutoConfiguration {
 
     /** Name of the application token bean. */

@@ -47,7 +47,8 @@ public class IngestWorker {
     @EventListener(ApplicationReadyEvent.class)
     public void run() {
         CancellationToken token = CancellationToken.current(); // the invocation token, bound by the starter
-        logger.info("ingest worker started under token '{}', waiting for items", token.name());
+        logger.info("ingest worker started under token '{}' on {}, waiting for items", token.name(),
+                Thread.currentThread()); // VirtualThread[...] with spring.threads.virtual.enabled=true
         try {
             while (true) {
                 String item = token.call(queue::take); // blocks; wakes up with CancelledException on cancel

@@ -53,13 +53,19 @@ final class DemoProcess implements AutoCloseable {
      * waits until its port is known and readiness is {@code UP}.
      */
     static DemoProcess start(String label, String... arguments) throws IOException {
+        return start(label, Platform.baseline(), arguments);
+    }
+
+    /**
+     * Starts the demo jar on the given platform (JVM, JVM options, application arguments) with
+     * {@code server.port=0} and the given application arguments, and waits until its port is
+     * known and readiness is {@code UP}.
+     */
+    static DemoProcess start(String label, Platform platform, String... arguments) throws IOException {
         Path jar = Path.of(System.getProperty("demo.jar", "target/cancellation-demo-app-0.1.0-SNAPSHOT.jar"));
         assertThat(jar).as("the repackaged demo jar (run after 'package': mvn verify)").isRegularFile();
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k",
-                "-jar", jar.toAbsolutePath().toString(),
-                "--server.port=0", "--spring.output.ansi.enabled=never"));
+        List<String> command = new ArrayList<>(platform.command(jar));
+        command.addAll(List.of("--server.port=0", "--spring.output.ansi.enabled=never"));
         command.addAll(List.of(arguments));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         DemoProcess demo = new DemoProcess(label, process);

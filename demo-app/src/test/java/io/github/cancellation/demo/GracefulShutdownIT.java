@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -54,9 +56,12 @@ class GracefulShutdownIT {
         }
     }
 
-    @Test
-    void sigtermStopsEveryTaskWithShutdownWithinTwoSeconds() throws Exception {
-        demo = DemoProcess.start("sigterm", IN_FLIGHT_SETTINGS);
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = { "baseline", "java25", "java25-virtual-threads", "aot" })
+    void sigtermStopsEveryTaskWithShutdownWithinTwoSeconds(String platformId) throws Exception {
+        Platform platform = Platform.byId(platformId);
+        demo = DemoProcess.start("sigterm-" + platform, platform, IN_FLIGHT_SETTINGS);
+        runsOn(platform);
         createInFlightWork();
         showsCallerCancellation();
         HttpResponse<String> metrics = demo.get("/actuator/prometheus");
@@ -75,11 +80,14 @@ class GracefulShutdownIT {
         assertGracefulStop();
     }
 
-    @Test
-    void actuatorShutdownStopsEveryTaskWithShutdownAndTheProcessExitsOnItsOwn() throws Exception {
-        demo = DemoProcess.start("actuator-shutdown", concat(IN_FLIGHT_SETTINGS,
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = { "baseline", "java25", "java25-virtual-threads", "aot" })
+    void actuatorShutdownStopsEveryTaskWithShutdownAndTheProcessExitsOnItsOwn(String platformId) throws Exception {
+        Platform platform = Platform.byId(platformId);
+        demo = DemoProcess.start("actuator-shutdown-" + platform, platform, concat(IN_FLIGHT_SETTINGS,
                 "--management.endpoints.web.exposure.include=health,cancellation,shutdown",
                 "--management.endpoint.shutdown.access=unrestricted"));
+        runsOn(platform);
         createInFlightWork();
 
         long start = System.nanoTime();
@@ -120,6 +128,16 @@ class GracefulShutdownIT {
                 + "queue.take(); the drain waits for its timeout); killing it");
         demo.process().destroyForcibly();
         assertThat(demo.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** The demo really runs on the platform: its Java version, and virtual or platform threads. */
+    private void runsOn(Platform platform) {
+        // Spring Boot says "Starting AOT-processed DemoApplication" when it runs the generated initializers.
+        demo.awaitLine("Starting " + (platform.aotMode() ? "AOT-processed " : "") + "DemoApplication .*using Java "
+                + platform.javaFeature() + "[.\\s]");
+        String thread = demo.awaitLine("ingest worker started under token 'ingestWorker.run' on (\\S+)").group(1);
+        assertThat(thread).as("the thread of the @Async ingest worker on %s", platform)
+            .startsWith(platform.expectedThread());
     }
 
     /** A blocked ingest worker, a running report and a long job. */
