@@ -47,7 +47,8 @@ final class AsyncInvocationInterceptors {
      * Runs on the caller's thread, before Spring's {@code AsyncExecutionInterceptor}: creates the
      * invocation and its token, puts the token in place of every {@code CancellationToken}
      * argument (linking a caller's token found there), hands the invocation to {@link Execution},
-     * proceeds (Spring submits the method) and adapts the returned future.
+     * proceeds (Spring submits the method, with the task decorator told to leave the task alone:
+     * see {@link SubmissionSkip}) and adapts the returned future.
      */
     static final class Submission implements MethodInterceptor {
 
@@ -97,7 +98,7 @@ final class AsyncInvocationInterceptors {
             }
             proxyInvocation.setUserAttribute(INVOCATION_ATTRIBUTE, async);
             Object result;
-            try {
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
                 result = invocation.proceed();
             }
             catch (Throwable ex) {

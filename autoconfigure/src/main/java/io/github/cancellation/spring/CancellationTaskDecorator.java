@@ -38,7 +38,8 @@ import org.springframework.core.task.TaskDecorator;
  * their own, named {@code beanName.methodName}, from {@link CancellationAsyncAutoConfiguration}
  * and {@link CancellationSchedulingAutoConfiguration}. So that they are not tracked twice, such
  * work {@linkplain DecoratedRun#claim(long) claims} the decorated run it starts in, on the
- * executor's thread, when it starts: see {@link DecoratedRun} for that hand-over.
+ * executor's thread, when it starts: see {@link DecoratedRun} for that hand-over. An
+ * {@code @Async} invocation is usually not decorated at all: see {@link SubmissionSkip}.
  *
  * <p>Executors that Spring Boot does not build do not get this decorator; apply it with their
  * {@code setTaskDecorator} (inject it as {@code TaskDecorator} or by this type). It has
@@ -78,6 +79,9 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      */
     @Override
     public Runnable decorate(Runnable runnable) {
+        if (SubmissionSkip.consume()) {
+            return runnable; // an @Async invocation, tracked by itself
+        }
         CancellationToken submitter = CancellationToken.current();
         boolean scheduled = runnable instanceof RunnableScheduledFuture;
         CancellationToken parent = (submitter == CancellationToken.none() || scheduled) ? applicationToken : submitter;

@@ -203,6 +203,32 @@ class CancellationTaskDecoratorTests {
     }
 
     @Test
+    void submissionSkipShouldLeaveOnlyTheNextTaskUndecorated() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            Runnable first = () -> {
+            };
+            Runnable second = () -> {
+            };
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
+                assertThat(decorator.decorate(first)).isSameAs(first);
+                assertThat(decorator.decorate(second)).isNotSameAs(second);
+            }
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
+                // nothing decorated meanwhile: the skip ends with its handle
+            }
+            assertThat(decorator.decorate(first)).isNotSameAs(first);
+            try (SubmissionSkip outer = SubmissionSkip.open()) {
+                try (SubmissionSkip inner = SubmissionSkip.open()) {
+                    // a nested skip, ended unconsumed, leaves the outer one in place
+                }
+                assertThat(decorator.decorate(first)).isSameAs(first);
+                assertThat(decorator.decorate(second)).isNotSameAs(second);
+            }
+        });
+    }
+
+    @Test
     void claimShouldLeaveARunThatBeganBeforeTheClaimingWorkWasSubmitted() {
         contextRunner.run(context -> {
             CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
