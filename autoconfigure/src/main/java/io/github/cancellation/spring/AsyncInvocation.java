@@ -74,6 +74,9 @@ final class AsyncInvocation {
 
     private final IssuedTokens tokens;
 
+    /** When the caller submitted it: see {@link DecoratedRun#claim(long)}. */
+    private final long submittedNanos = System.nanoTime();
+
     /**
      * Registrations on the caller's tokens: null while there are none (most invocations), then a
      * list, {@link #RELEASED} once released. Through {@link #LINKS}.
@@ -105,6 +108,10 @@ final class AsyncInvocation {
 
     CancellationToken token() {
         return token;
+    }
+
+    long submittedNanos() {
+        return submittedNanos;
     }
 
     /**

@@ -1,6 +1,5 @@
 package io.github.cancellation.spring;
 
-import java.lang.reflect.AccessibleObject;
 import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.Map;
@@ -18,20 +17,21 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.aop.ProxyMethodInvocation;
+
 /**
- * The interceptor that gives an {@code @Async} invocation its token. It takes the place of
+ * The two interceptors that give an {@code @Async} invocation its token, on either side of
  * Spring's {@code AsyncExecutionInterceptor} in the bean's proxy (see
- * {@link AsyncInvocationPostProcessor}) and calls it itself, handing it a {@link Run}: the same
- * method invocation, carrying the {@link AsyncInvocation}, whose {@code proceed()} Spring calls on
- * the executor's thread:
+ * {@link AsyncInvocationPostProcessor}); the whole {@code @Async} path, top to bottom:
  *
  * <pre>
  * caller's thread:   Submission -&gt; AsyncExecutionInterceptor --submit--&gt; executor
- * executor's thread:                         Run.proceed() -&gt; the rest of the chain -&gt; the method
+ * executor's thread:                                   Execution -&gt; the rest of the chain -&gt; the method
  * </pre>
  *
- * One object per invocation carries it across the two threads, instead of a user attribute of the
- * method invocation (a {@code HashMap} per call) read back by a second interceptor.
+ * {@link Submission} creates the {@link AsyncInvocation} and hands it to {@link Execution} as a
+ * user attribute of the method invocation, the one object that Spring carries from the caller's
+ * thread to the executor's.
  */
 final class AsyncInvocationInterceptors {
 
@@ -40,23 +40,23 @@ final class AsyncInvocationInterceptors {
     private AsyncInvocationInterceptors() {
     }
 
+    /** The user attribute of the method invocation that holds its {@link AsyncInvocation}. */
+    static final String INVOCATION_ATTRIBUTE = AsyncInvocation.class.getName();
+
     /**
-     * Runs on the caller's thread, in place of Spring's {@code AsyncExecutionInterceptor}: creates
-     * the invocation and its token, puts the token in place of every {@code CancellationToken}
-     * argument (linking a caller's token found there), submits through Spring's interceptor with
-     * the task decorator told to skip the task, and adapts the returned future.
+     * Runs on the caller's thread, before Spring's {@code AsyncExecutionInterceptor}: creates the
+     * invocation and its token, puts the token in place of every {@code CancellationToken}
+     * argument (linking a caller's token found there), hands the invocation to {@link Execution},
+     * proceeds (Spring submits the method, with the task decorator told to leave the task alone:
+     * see {@link SubmissionSkip}) and adapts the returned future.
      */
     static final class Submission implements MethodInterceptor {
 
         private final String beanName;
 
-        private final MethodInterceptor asyncExecution;
-
         private final Supplier<CancellationToken> parent;
 
         private final Supplier<IssuedTokens> tokens;
-
-        private final Supplier<CancellationTaskTracker> tracker;
 
         private final Map<Method, MethodInfo> methods = new ConcurrentHashMap<>();
 
@@ -67,29 +67,18 @@ final class AsyncInvocationInterceptors {
          */
         private volatile @Nullable MethodInfo last;
 
-        /**
-         * Creates the interceptor of one bean.
-         *
-         * @param asyncExecution Spring's {@code AsyncExecutionInterceptor} that this one replaces
-         *     in the proxy and calls
-         */
-        Submission(String beanName, MethodInterceptor asyncExecution, Supplier<CancellationToken> parent,
-                Supplier<IssuedTokens> tokens, Supplier<CancellationTaskTracker> tracker) {
+        /** Creates the interceptor of one bean. */
+        Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens) {
             this.beanName = beanName;
-            this.asyncExecution = asyncExecution;
             this.parent = parent;
             this.tokens = tokens;
-            this.tracker = tracker;
-        }
-
-        /** Returns Spring's interceptor that this one submits through. */
-        MethodInterceptor asyncExecution() {
-            return asyncExecution;
         }
 
         @Override
-        @SuppressWarnings("try") // the skip is a resource only for its close()
         public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
+            if (!(invocation instanceof ProxyMethodInvocation proxyInvocation)) {
+                return invocation.proceed(); // not from a Spring proxy: no way to reach the executor's side
+            }
             Method method = invocation.getMethod();
             MethodInfo info = last;
             if (info == null || info.method() != method) {
@@ -107,12 +96,13 @@ final class AsyncInvocationInterceptors {
                     arguments[index] = async.token();
                 }
             }
+            proxyInvocation.setUserAttribute(INVOCATION_ATTRIBUTE, async);
             Object result;
-            try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-                result = asyncExecution.invoke(new Run(invocation, async, tracker));
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
+                result = invocation.proceed();
             }
             catch (Throwable ex) {
-                // Not submitted (rejected, or a return type Spring refuses): no run will end it.
+                // Not submitted (rejected, or a return type Spring refuses): no execution will end it.
                 async.end();
                 throw ex;
             }
@@ -134,31 +124,31 @@ final class AsyncInvocationInterceptors {
     }
 
     /**
-     * The method invocation that Spring's {@code AsyncExecutionInterceptor} is given: the bean's
-     * invocation, whose {@link #proceed()} (on the executor's thread) binds the invocation's token
-     * as {@link CancellationToken#current()}, tracks the invocation under its name while the rest
-     * of the chain and the method run (and while a future the method returned is not done yet),
+     * Runs on the executor's thread, right after Spring's {@code AsyncExecutionInterceptor}
+     * proceeded there: takes over the decorated run it starts in (see
+     * {@link DecoratedRun#claim(long)}), binds the invocation's token as
+     * {@link CancellationToken#current()}, tracks the invocation under its name while the rest of
+     * the chain and the method run (and while a future the method returned is not done yet),
      * then ends it. A {@code void} method that ends with {@link CancelledException} while its
      * token is cancelled has simply stopped as asked: the exception is not passed on to the
      * {@code AsyncUncaughtExceptionHandler}. Every other outcome goes to Spring unchanged.
      */
-    static final class Run implements MethodInvocation {
-
-        private final MethodInvocation invocation;
-
-        private final AsyncInvocation async;
+    static final class Execution implements MethodInterceptor {
 
         private final Supplier<CancellationTaskTracker> tracker;
 
-        Run(MethodInvocation invocation, AsyncInvocation async, Supplier<CancellationTaskTracker> tracker) {
-            this.invocation = invocation;
-            this.async = async;
+        Execution(Supplier<CancellationTaskTracker> tracker) {
             this.tracker = tracker;
         }
 
         @Override
         @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
-        public @Nullable Object proceed() throws Throwable {
+        public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
+            if (!(invocation instanceof ProxyMethodInvocation proxyInvocation)
+                    || !(proxyInvocation.getUserAttribute(INVOCATION_ATTRIBUTE) instanceof AsyncInvocation async)) {
+                return invocation.proceed();
+            }
+            DecoratedRun.claim(async.submittedNanos());
             async.start();
             CancellationToken token = async.token();
             try (Scope scope = token.bind(); TrackedTask task = tracker.get().track(async.name(), token)) {
@@ -184,28 +174,8 @@ final class AsyncInvocationInterceptors {
         }
 
         @Override
-        public Method getMethod() {
-            return invocation.getMethod();
-        }
-
-        @Override
-        public Object[] getArguments() {
-            return invocation.getArguments();
-        }
-
-        @Override
-        public @Nullable Object getThis() {
-            return invocation.getThis();
-        }
-
-        @Override
-        public AccessibleObject getStaticPart() {
-            return invocation.getStaticPart();
-        }
-
-        @Override
         public String toString() {
-            return "AsyncInvocationInterceptors.Run[" + async.name() + "]";
+            return "AsyncInvocationInterceptors.Execution";
         }
     }
 

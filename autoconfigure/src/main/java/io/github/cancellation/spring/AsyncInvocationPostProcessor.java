@@ -22,33 +22,40 @@ import org.springframework.util.Assert;
 import org.springframework.util.function.SingletonSupplier;
 
 /**
- * Puts the starter's {@linkplain AsyncInvocationInterceptors.Submission interceptor} in place of
- * Spring's {@code @Async} interceptor, which it calls, in the proxy of every bean that has
- * {@code @Async} methods.
+ * Adds the starter's two {@code @Async} interceptors to the proxy of every bean that has
+ * {@code @Async} methods, on either side of Spring's {@code AsyncExecutionInterceptor}, which
+ * stays where it is and does what it does (picks the executor, submits, handles errors):
  *
- * <p>Goals:
- * <ol>
- *   <li><b>Around the submission and around the run.</b> The invocation token must exist on the
- *       caller's thread (to link a caller's token, and to hand back a future that cancels it) and
- *       be bound and tracked on the executor's thread. Whatever runs outside Spring's
- *       {@code AsyncExecutionInterceptor} runs on the caller's thread, whatever it proceeds with on
- *       the executor's: the starter's interceptor calls Spring's with a method invocation whose
- *       {@code proceed()} binds and tracks the token there.
- *   <li><b>Exactly there, whatever else advises the bean.</b> {@code AsyncAnnotationBeanPostProcessor}
- *       adds its advisor to the bean's proxy (or creates one) at index 0, before advisors of the
- *       auto-proxy creator. This post-processor is not {@code Ordered}, so it runs after that one
- *       (which is), finds the advisor whose advice is an {@code AsyncExecutionInterceptor}, and
- *       replaces it, at the same index and with the same pointcut, by an advisor whose
- *       interceptor wraps it, so that the starter applies to exactly the methods that run
- *       asynchronously and Spring still picks the executor, submits, and handles errors. It needs
- *       no auto-proxy creator and no {@code spring.aop} setting.
- *   <li><b>Infrastructure only.</b> Beans it needs (the application token, the tracker, the
- *       {@link IssuedTokens} that count invocation tokens) are looked up when first needed, never
- *       while post-processors are being created. A bean's own token (if it injects one) is looked
- *       up when its proxy is advised.
- * </ol>
- * A frozen proxy cannot take advisors: its invocations keep the task decorator's token, and a
- * warning says so.
+ * <pre>
+ * [ ..., AsyncInvocationInterceptors.Submission, AsyncExecutionInterceptor, AsyncInvocationInterceptors.Execution, ... ]
+ *        caller's thread                         submits                   executor's thread
+ * </pre>
+ *
+ * <h2>Why this is the one workaround of the {@code @Async} path</h2>
+ * Spring Framework offers no public hook that runs around an {@code @Async} submission on the
+ * caller's thread and around the run on the executor's thread: {@code AsyncAnnotationBeanPostProcessor}
+ * builds its advisor itself and puts it first in the proxy, before every advisor an auto-proxy
+ * creator adds (which therefore all run on the executor's thread). What the starter relies on,
+ * all of it public API:
+ * <ul>
+ *   <li>{@link Advised#addAdvisor(int, Advisor)} on the proxy, next to Spring's advisor, found by
+ *       its advice type ({@link AsyncExecutionInterceptor}); Spring's advisor is neither removed
+ *       nor replaced;
+ *   <li>this post-processor runs after {@code AsyncAnnotationBeanPostProcessor}: that one is
+ *       {@code Ordered}, this one is not, and Framework applies ordered post-processors before
+ *       the others;
+ *   <li>Spring's interceptor proceeds with the same {@code MethodInvocation} on the executor's
+ *       thread, so the two interceptors of the starter hand over the invocation as a
+ *       {@linkplain org.springframework.aop.ProxyMethodInvocation#setUserAttribute user attribute}
+ *       of that invocation, which Framework keeps for "special interceptors".
+ * </ul>
+ * {@code AsyncInvocationHooksTests} checks each of these against the Framework on the class path,
+ * and fails naming the one that changed.
+ *
+ * <p>Beans it needs (the application token, the tracker, the {@link IssuedTokens}) are looked up
+ * when first needed, never while post-processors are being created. A bean's own token (if it
+ * injects one) is looked up when its proxy is advised. A frozen proxy cannot take advisors: its
+ * invocations keep the task decorator's token, and a warning says so.
  */
 final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFactoryAware {
 
@@ -82,16 +89,7 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
         if (!(bean instanceof Advised advised) || bean instanceof AopInfrastructureBean) {
             return bean;
         }
-        Advisor[] advisors = advised.getAdvisors();
-        int async = -1;
-        for (int i = 0; i < advisors.length; i++) {
-            if (advisors[i].getAdvice() instanceof AsyncInvocationInterceptors.Submission) {
-                return bean; // advised already
-            }
-            if (async < 0 && advisors[i].getAdvice() instanceof AsyncExecutionInterceptor) {
-                async = i;
-            }
-        }
+        int async = asyncAdvisorIndex(advised.getAdvisors());
         if (async < 0) {
             return bean;
         }
@@ -99,14 +97,32 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
             logger.warn("@Async methods of bean '" + beanName + "' run without invocation tokens: its proxy is frozen");
             return bean;
         }
-        Advisor springAdvisor = advisors[async];
+        Advisor springAdvisor = advised.getAdvisors()[async];
         Pointcut pointcut = (springAdvisor instanceof PointcutAdvisor advisor) ? advisor.getPointcut() : Pointcut.TRUE;
         CancellationToken beanToken = ApplicationTokens.beanToken(beanFactory(), beanName);
         Supplier<CancellationToken> parent = (beanToken != null) ? () -> beanToken : applicationToken;
-        AsyncInvocationInterceptors.Submission submission = new AsyncInvocationInterceptors.Submission(beanName,
-                (AsyncExecutionInterceptor) springAdvisor.getAdvice(), parent, issuedTokens, tracker);
-        advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut, submission));
-        advised.removeAdvisor(springAdvisor);
+        // After Spring's first, so that its index still holds for the one before it.
+        advised.addAdvisor(async + 1,
+                new DefaultPointcutAdvisor(pointcut, new AsyncInvocationInterceptors.Execution(tracker)));
+        advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut,
+                new AsyncInvocationInterceptors.Submission(beanName, parent, issuedTokens)));
         return bean;
+    }
+
+    /**
+     * The index of Spring's {@code @Async} advisor, or -1 if there is none or the starter's
+     * interceptors are in place already.
+     */
+    static int asyncAdvisorIndex(Advisor[] advisors) {
+        int async = -1;
+        for (int i = 0; i < advisors.length; i++) {
+            if (advisors[i].getAdvice() instanceof AsyncInvocationInterceptors.Submission) {
+                return -1; // advised already
+            }
+            if (async < 0 && advisors[i].getAdvice() instanceof AsyncExecutionInterceptor) {
+                async = i;
+            }
+        }
+        return async;
     }
 }

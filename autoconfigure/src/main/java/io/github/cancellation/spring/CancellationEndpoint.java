@@ -1,14 +1,7 @@
 package io.github.cancellation.spring;
 
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Deque;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Supplier;
 
 import io.github.cancellation.CancellationReason;
@@ -74,6 +67,10 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
  * {@code IllegalArgumentException} for {@code subtree} and answers {@code INVALID} for
  * {@code cancel}, an unknown one answers {@code null} and {@code NOT_FOUND}.
  *
+ * <p>This class holds the operations only: the tree is built by {@link CancellationTree},
+ * rendered by {@link CancellationTreeRenderer}, and what callers send is cleaned by
+ * {@link EndpointInput}.
+ *
  * <p>Thread-safety: thread-safe; each operation works on a fresh snapshot of the tree.
  */
 @Endpoint(id = "cancellation", defaultAccess = Access.READ_ONLY)
@@ -91,8 +88,6 @@ public class CancellationEndpoint {
     /** The message of an actuator cancel that gave none. */
     static final String DEFAULT_MESSAGE = "cancelled through the actuator endpoint";
 
-    private static final int MAX_PRINCIPAL_LENGTH = 100;
-
     private static final Log logger = LogFactory.getLog(CancellationEndpoint.class);
 
     private final CancellationToken applicationToken;
@@ -101,7 +96,7 @@ public class CancellationEndpoint {
 
     private final Supplier<Map<String, CancellationToken>> beanTokens;
 
-    private final int maxTokens;
+    private final CancellationTreeRenderer renderer;
 
     private final IssuedTokens issuedTokens;
 
@@ -119,7 +114,7 @@ public class CancellationEndpoint {
         this.applicationToken = applicationToken;
         this.tracker = tracker;
         this.beanTokens = beanTokens;
-        this.maxTokens = maxTokens;
+        this.renderer = new CancellationTreeRenderer(maxTokens);
         this.issuedTokens = issuedTokens;
     }
 
@@ -131,7 +126,7 @@ public class CancellationEndpoint {
     @ReadOperation
     public TokensDescriptor tokens() {
         CancellationTree tree = snapshot();
-        return render(List.of(tree.root()));
+        return renderer.render(List.of(tree.root()));
     }
 
     /**
@@ -148,7 +143,7 @@ public class CancellationEndpoint {
             throw new InvalidEndpointRequestException("Malformed path: " + invalid, "Malformed path");
         }
         List<CancellationTree.Node> nodes = snapshot().find(path);
-        return nodes.isEmpty() ? null : render(nodes);
+        return nodes.isEmpty() ? null : renderer.render(nodes);
     }
 
     /**
@@ -184,7 +179,7 @@ public class CancellationEndpoint {
             }
             return new CancelDescriptor(shownPath, Outcome.NOT_FOUND, 0, 0, "no token at this path");
         }
-        CancellationReason reason = CancellationReason.of(CancellationReason.Kind.ACTUATOR, cleanMessage(message));
+        CancellationReason reason = CancellationReason.of(CancellationReason.Kind.ACTUATOR, EndpointInput.cleanMessage(message));
         int cancelled = 0;
         for (CancellationTree.Node node : nodes) {
             if (node.token.cancel(reason)) {
@@ -192,7 +187,7 @@ public class CancellationEndpoint {
                 cancelled++;
             }
         }
-        String who = (principal != null) ? " by '" + clean(principal, MAX_PRINCIPAL_LENGTH) + "'" : "";
+        String who = (principal != null) ? " by '" + EndpointInput.cleanPrincipal(principal) + "'" : "";
         logger.warn("Actuator cancel of '" + shownPath + "'" + who + ": " + cancelled + " of " + nodes.size()
                 + " token(s) at this path cancelled now (kind ACTUATOR, message '" + reason.message().orElse("")
                 + "')");
@@ -206,89 +201,6 @@ public class CancellationEndpoint {
 
     private CancellationTree snapshot() {
         return CancellationTree.snapshot(applicationToken, beanTokens.get(), tracker.tasks());
-    }
-
-    // ---------------------------------------------------------------- rendering
-
-    /**
-     * Renders the given nodes and their subtrees, breadth first, within {@link #maxTokens} tokens,
-     * {@link CancellationTree#MAX_SEGMENTS} levels (so the recursion below stays shallow) and
-     * {@link #MAX_TASKS_PER_TOKEN} tasks per token.
-     */
-    private TokensDescriptor render(List<CancellationTree.Node> selected) {
-        Set<CancellationTree.Node> included = Collections.newSetFromMap(new IdentityHashMap<>());
-        Deque<CancellationTree.Node> level = new ArrayDeque<>(selected);
-        boolean truncated = false;
-        for (int depth = 0; !level.isEmpty(); depth++) {
-            if (depth == CancellationTree.MAX_SEGMENTS || included.size() == maxTokens) {
-                truncated = true;
-                break;
-            }
-            Deque<CancellationTree.Node> next = new ArrayDeque<>();
-            for (CancellationTree.Node node : level) {
-                if (included.size() == maxTokens) {
-                    truncated = true;
-                    break;
-                }
-                included.add(node);
-                next.addAll(node.children);
-                truncated |= node.tasks.size() > MAX_TASKS_PER_TOKEN;
-            }
-            level = next;
-        }
-        List<TokenDescriptor> tokens = new ArrayList<>();
-        for (CancellationTree.Node node : selected) {
-            if (included.contains(node)) {
-                tokens.add(describe(node, included));
-            }
-        }
-        return new TokensDescriptor(tokens, included.size(), truncated);
-    }
-
-    private static TokenDescriptor describe(CancellationTree.Node node, Set<CancellationTree.Node> included) {
-        List<TokenDescriptor> children = new ArrayList<>();
-        for (CancellationTree.Node child : node.children) {
-            if (included.contains(child)) {
-                children.add(describe(child, included));
-            }
-        }
-        List<TaskDescriptor> tasks = new ArrayList<>(Math.min(node.tasks.size(), MAX_TASKS_PER_TOKEN));
-        for (TrackedTask task : node.tasks.subList(0, Math.min(node.tasks.size(), MAX_TASKS_PER_TOKEN))) {
-            tasks.add(new TaskDescriptor(task.name(), task.age().toMillis(), task.thread().getName()));
-        }
-        CancellationToken token = node.token;
-        ReasonDescriptor reason = token.reason().map(ReasonDescriptor::of).orElse(null);
-        return new TokenDescriptor(token.name(), node.path(), node.type.name().toLowerCase(Locale.ROOT),
-                (reason != null) ? "cancelled" : "active", reason, tasks, children);
-    }
-
-    // ---------------------------------------------------------------- input hygiene
-
-    /**
-     * Returns the message without control, format and separator characters, cut to
-     * {@link #MAX_MESSAGE_LENGTH}, or the default message if nothing is left.
-     */
-    static String cleanMessage(@Nullable String message) {
-        String cleaned = (message != null) ? clean(message, MAX_MESSAGE_LENGTH) : "";
-        return cleaned.isEmpty() ? DEFAULT_MESSAGE : cleaned;
-    }
-
-    private static String clean(String text, int maxLength) {
-        StringBuilder out = new StringBuilder(Math.min(text.length(), maxLength));
-        text.codePoints().filter(CancellationEndpoint::isPrintable).forEach((codePoint) -> {
-            if (out.length() + Character.charCount(codePoint) <= maxLength) {
-                out.appendCodePoint(codePoint);
-            }
-        });
-        return out.toString().strip();
-    }
-
-    private static boolean isPrintable(int codePoint) {
-        return switch (Character.getType(codePoint)) {
-            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
-                    Character.SURROGATE, Character.UNASSIGNED, Character.PRIVATE_USE -> false;
-            default -> true;
-        };
     }
 
     // ---------------------------------------------------------------- response types

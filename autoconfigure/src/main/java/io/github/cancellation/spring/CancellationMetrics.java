@@ -70,10 +70,10 @@ import org.jspecify.annotations.Nullable;
  *       of invocations, executions and tasks.
  *   <li>{@value #TASKS_ACTIVE} and {@value #TASKS_RESPONSE} listen to the
  *       {@link CancellationTaskTracker}: each tracked task registers one callback on its token
- *       while it runs, to note when the token is cancelled. A task the task decorator hands over
- *       to a {@code @Scheduled} execution (a brief task, named after its class or {@code task},
- *       that precedes the execution when a scheduler decorates each run itself) records no
- *       response; it is active for the moment it lasts.
+ *       while it runs, to note when the token is cancelled. A decorated task that an
+ *       {@code @Async} invocation or a {@code @Scheduled} execution claims as it starts in it
+ *       (see {@link DecoratedRun}; a brief task, named after its class or {@code task}) records
+ *       no response; it is active for the moment it lasts.
  *   <li>{@value #SHUTDOWN_DRAIN} and {@value #SHUTDOWN_STRAGGLERS} are recorded when the
  *       shutdown drain ends. Spring Boot closes its meter registries when the context starts to
  *       close, before the drain, so a registry then accepts no new meter: every meter a task
@@ -214,10 +214,10 @@ public final class CancellationMetrics implements MeterBinder {
         private final Map<String, TaskMeters> meters = new ConcurrentHashMap<>();
 
         /**
-         * The runs of tasks to which another binding attached its run first (a second registry):
+         * The timings of tasks to which another binding attached its timing first (a second registry):
          * normally empty, as each task carries the run of the first binding.
          */
-        private final Map<TrackedTask, Run> runs = new ConcurrentHashMap<>();
+        private final Map<TrackedTask, TaskTiming> timings = new ConcurrentHashMap<>();
 
         Binding(MeterRegistry registry, Timer drain) {
             this.registry = registry;
@@ -233,28 +233,28 @@ public final class CancellationMetrics implements MeterBinder {
         @Override
         public void taskStarted(TrackedTask task) {
             TaskMeters taskMeters = meters(task.name());
-            Run run = new Run(this, taskMeters, taskMeters.active().start(), clock);
+            TaskTiming run = new TaskTiming(this, taskMeters, taskMeters.active().start(), clock);
             if (!task.attach(run)) {
-                runs.put(task, run);
+                timings.put(task, run);
             }
             run.watch(task.token());
         }
 
         /**
          * This binding's run of {@code task}: the one attached to the task, else the one in
-         * {@link #runs} (removed from there when {@code forget}); null if the task started before
+         * {@link #timings} (removed from there when {@code forget}); null if the task started before
          * the meters were bound.
          */
-        private @Nullable Run runOf(TrackedTask task, boolean forget) {
-            if (task.attachment() instanceof Run attached && attached.binding == this) {
+        private @Nullable TaskTiming runOf(TrackedTask task, boolean forget) {
+            if (task.attachment() instanceof TaskTiming attached && attached.binding == this) {
                 return attached;
             }
-            return forget ? runs.remove(task) : runs.get(task);
+            return forget ? timings.remove(task) : timings.get(task);
         }
 
         @Override
         public void taskFinished(TrackedTask task) {
-            Run run = runOf(task, true);
+            TaskTiming run = runOf(task, true);
             if (run == null) {
                 return; // started before the meters were bound
             }
@@ -268,7 +268,7 @@ public final class CancellationMetrics implements MeterBinder {
         public void drained(Duration elapsed, List<TrackedTask> stragglers) {
             drain.record(elapsed);
             for (TrackedTask task : stragglers) {
-                Run run = runOf(task, false);
+                TaskTiming run = runOf(task, false);
                 (run != null ? run.meters : meters(task.name())).stragglers().increment();
                 if (run != null) {
                     run.respond(task.token(), true);
@@ -286,7 +286,7 @@ public final class CancellationMetrics implements MeterBinder {
      * One tracked task while it runs: its long task timer sample, and when its token was
      * cancelled. Its response is recorded once: when it ends, or when the drain gives up on it.
      */
-    private static final class Run implements Consumer<CancellationReason> {
+    private static final class TaskTiming implements Consumer<CancellationReason> {
 
         private static final long NOT_CANCELLED = Long.MIN_VALUE;
 
@@ -294,7 +294,7 @@ public final class CancellationMetrics implements MeterBinder {
 
         static {
             try {
-                RESPONDED = MethodHandles.lookup().findVarHandle(Run.class, "responded", boolean.class);
+                RESPONDED = MethodHandles.lookup().findVarHandle(TaskTiming.class, "responded", boolean.class);
             }
             catch (ReflectiveOperationException ex) {
                 throw new ExceptionInInitializerError(ex);
@@ -316,7 +316,7 @@ public final class CancellationMetrics implements MeterBinder {
 
         private Registration registration = () -> false;
 
-        Run(Binding binding, TaskMeters meters, LongTaskTimer.Sample sample, Clock clock) {
+        TaskTiming(Binding binding, TaskMeters meters, LongTaskTimer.Sample sample, Clock clock) {
             this.binding = binding;
             this.meters = meters;
             this.sample = sample;

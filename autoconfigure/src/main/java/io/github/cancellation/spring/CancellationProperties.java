@@ -209,7 +209,8 @@ public class CancellationProperties {
          * Maximum time the executors' and schedulers' own shutdown phase (MAX / 2), which comes
          * after the drain, waits for tasks still running. Replaces
          * spring.lifecycle.timeout-per-shutdown-phase for that phase only, so that a task that
-         * ignores its token holds shutdown for at most the drain timeout plus this.
+         * ignores its token holds shutdown for at most the drain timeout plus this. Logged at INFO
+         * at start-up when it applies (when the application token is cancelled before that phase).
          */
         private Duration executorPhaseTimeout = DEFAULT_EXECUTOR_PHASE_TIMEOUT;
 

@@ -38,16 +38,9 @@ public final class CancellationSchedulingAutoConfiguration {
 
     @Bean
     @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
-    static ScheduledTaskNames cancellationScheduledTaskNames() {
-        return new ScheduledTaskNames();
-    }
-
-    @Bean
-    @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
     CancellationSchedulingConfigurer cancellationSchedulingConfigurer(ListableBeanFactory beanFactory,
-            ScheduledTaskNames cancellationScheduledTaskNames, CancellationTaskTracker tracker,
-            ObjectProvider<IssuedTokens> issuedTokens) {
+            CancellationTaskTracker tracker, ObjectProvider<IssuedTokens> issuedTokens) {
         IssuedTokens tokens = issuedTokens.getIfAvailable(() -> new IssuedTokens(CancellationToken.none()));
-        return new CancellationSchedulingConfigurer(beanFactory, cancellationScheduledTaskNames, tracker, tokens);
+        return new CancellationSchedulingConfigurer(beanFactory, new ScheduledTaskNames(beanFactory), tracker, tokens);
     }
 }

@@ -3,8 +3,6 @@ package io.github.cancellation.spring;
 import java.util.concurrent.RunnableScheduledFuture;
 
 import io.github.cancellation.CancellationToken;
-import io.github.cancellation.Scope;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.task.TaskDecorator;
@@ -38,12 +36,10 @@ import org.springframework.core.task.TaskDecorator;
  *
  * <p>{@code @Async} invocations and {@code @Scheduled} executions get a token and tracking of
  * their own, named {@code beanName.methodName}, from {@link CancellationAsyncAutoConfiguration}
- * and {@link CancellationSchedulingAutoConfiguration}. So that they are not tracked twice, the
- * starter submits them under {@link #skipNextDecoration()}, which makes this decorator leave the
- * next task undecorated; a scheduler that decorates each run at a moment the starter cannot
- * mark (a {@code ThreadPoolTaskScheduler} re-scheduling a trigger task, a
- * {@code SimpleAsyncTaskScheduler}) has the decorated task {@linkplain #handOverRunningTask()
- * handed over} when the execution starts inside it.
+ * and {@link CancellationSchedulingAutoConfiguration}. So that they are not tracked twice, such
+ * work {@linkplain DecoratedRun#claim(long) claims} the decorated run it starts in, on the
+ * executor's thread, when it starts: see {@link DecoratedRun} for that hand-over. An
+ * {@code @Async} invocation is usually not decorated at all: see {@link SubmissionSkip}.
  *
  * <p>Executors that Spring Boot does not build do not get this decorator; apply it with their
  * {@code setTaskDecorator} (inject it as {@code TaskDecorator} or by this type). It has
@@ -60,27 +56,6 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
 
     /** Name of a task whose class tells nothing about it, such as a JDK {@code FutureTask}. */
     static final String DEFAULT_TASK_NAME = "task";
-
-    /**
-     * {@code TRUE} on a thread that is submitting a task the starter tracks itself, until a
-     * {@link #decorate(Runnable)} call consumes it (then {@code FALSE}) or the submission ends.
-     */
-    private static final ThreadLocal<Boolean> SKIP_NEXT = new ThreadLocal<>();
-
-    /*
-     * The thread-locals of this class are reset with set(null / FALSE), never remove(): they hold
-     * nothing of the application's once reset, and a pooled thread that submits or runs a task at a
-     * time then reuses its map entry instead of allocating one (and expunging it) per task.
-     */
-
-    /** Ends a skip that found none in place. */
-    private static final SkipDecoration RESTORE_NO_SKIP = () -> SKIP_NEXT.set(Boolean.FALSE);
-
-    /** Ends a skip nested in another one, still unconsumed. */
-    private static final SkipDecoration RESTORE_SKIP = () -> SKIP_NEXT.set(Boolean.TRUE);
-
-    /** The run of a decorated task on this thread, innermost, unless handed over. */
-    private static final ThreadLocal<Run> RUNNING = new ThreadLocal<>();
 
     private final CancellationToken applicationToken;
 
@@ -104,44 +79,13 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
      */
     @Override
     public Runnable decorate(Runnable runnable) {
-        if (SKIP_NEXT.get() == Boolean.TRUE) {
-            SKIP_NEXT.set(Boolean.FALSE);
-            return runnable;
+        if (SubmissionSkip.consume()) {
+            return runnable; // an @Async invocation, tracked by itself
         }
         CancellationToken submitter = CancellationToken.current();
         boolean scheduled = runnable instanceof RunnableScheduledFuture;
         CancellationToken parent = (submitter == CancellationToken.none() || scheduled) ? applicationToken : submitter;
         return new TokenTask(runnable, parent, taskName(runnable), tracker, tokens);
-    }
-
-    /**
-     * Makes the next {@link #decorate(Runnable)} call on this thread, until the returned handle is
-     * closed, return its task undecorated. The starter wraps its own submissions of tasks that it
-     * runs under a token of its own and tracks itself in it; executors and schedulers built by
-     * Spring decorate on the submitting thread. Handles nest; close on the same thread.
-     *
-     * @return the handle that ends the skip
-     */
-    static SkipDecoration skipNextDecoration() {
-        boolean previous = SKIP_NEXT.get() == Boolean.TRUE;
-        SKIP_NEXT.set(Boolean.TRUE);
-        return previous ? RESTORE_SKIP : RESTORE_NO_SKIP;
-    }
-
-    /**
-     * Ends the tracking of the decorated task running on this thread, if any, and closes its
-     * token: the work it runs has a token and tracking of its own. Called by the starter at the
-     * start of a {@code @Scheduled} execution, which a scheduler runs directly inside the
-     * decorated task; does nothing the second time in the same run. The tracked task ends
-     * {@linkplain TrackedTask#isHandedOver() handed over}, so that listeners such as the metrics
-     * do not take this brief task for work that responded to a cancellation.
-     */
-    static void handOverRunningTask() {
-        Run run = RUNNING.get();
-        if (run != null) {
-            RUNNING.set(null);
-            run.handOver();
-        }
     }
 
     /**
@@ -194,73 +138,13 @@ public final class CancellationTaskDecorator implements TaskDecorator, Ordered {
         }
 
         @Override
-        @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
         public void run() {
-            Run outer = RUNNING.get();
-            Run run = new Run(tokens.open(parent, name), tokens);
-            try (Scope scope = run.token.bind(); TrackedTask task = tracker.track(name, run.token)) {
-                run.task = task;
-                RUNNING.set(run);
-                try {
-                    delegate.run();
-                }
-                finally {
-                    RUNNING.set(outer);
-                }
-            }
-            finally {
-                run.endToken();
-            }
+            DecoratedRun.run(delegate, parent, name, tracker, tokens);
         }
 
         @Override
         public String toString() {
             return delegate.toString();
         }
-    }
-
-    /**
-     * One run of a decorated task: its token and tracking, which the run ends at its end, or
-     * {@linkplain #handOver() hands over} before. Confined to the thread of the run.
-     */
-    private static final class Run {
-
-        final CancellationToken token;
-
-        private final IssuedTokens tokens;
-
-        @Nullable TrackedTask task;
-
-        private boolean tokenEnded;
-
-        Run(CancellationToken token, IssuedTokens tokens) {
-            this.token = token;
-            this.tokens = tokens;
-        }
-
-        /** Ends the tracking, handed over, and the token; the run's own ends then do nothing. */
-        void handOver() {
-            if (task != null) {
-                task.handOver();
-            }
-            endToken();
-        }
-
-        /** Ends the token, once. */
-        void endToken() {
-            if (!tokenEnded) {
-                tokenEnded = true;
-                tokens.end(token);
-            }
-        }
-    }
-
-    /** Ends a {@link #skipNextDecoration()}. */
-    @FunctionalInterface
-    interface SkipDecoration extends AutoCloseable {
-
-        /** Ends the skip, restoring what was set before. */
-        @Override
-        void close();
     }
 }

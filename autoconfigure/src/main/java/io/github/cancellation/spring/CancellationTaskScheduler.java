@@ -25,13 +25,14 @@ import org.springframework.scheduling.Trigger;
  *
  * <p>The wrapped task stays a {@link SchedulingAwareRunnable} with the task's qualifier and
  * long-lived hint, because the router picks the target scheduler by that qualifier
- * ({@code @Scheduled(scheduler = "...")}). Tasks are handed over under
- * {@link CancellationTaskDecorator#skipNextDecoration()}, so that a scheduler that decorates on
- * the scheduling thread does not track them a second time.
+ * ({@code @Scheduled(scheduler = "...")}). A scheduler that decorates its tasks with
+ * {@link CancellationTaskDecorator} runs each execution inside a decorated run, which the
+ * execution {@linkplain DecoratedRun#claim(long) claims} when it starts, so that it is tracked
+ * once, under its own name.
  *
  * <p>Thread-safety: thread-safe if the wrapped scheduler is.
  */
-@SuppressWarnings("try") // the skips, scopes and tracked tasks are resources only for their close()
+@SuppressWarnings("try") // the scopes and tracked tasks are resources only for their close()
 final class CancellationTaskScheduler implements TaskScheduler {
 
     private static final Log logger = LogFactory.getLog(CancellationTaskScheduler.class);
@@ -67,44 +68,32 @@ final class CancellationTaskScheduler implements TaskScheduler {
 
     @Override
     public @Nullable ScheduledFuture<?> schedule(Runnable task, Trigger trigger) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.schedule(execution(task), trigger);
-        }
+        return delegate.schedule(execution(task), trigger);
     }
 
     @Override
     public ScheduledFuture<?> schedule(Runnable task, Instant startTime) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.schedule(execution(task), startTime);
-        }
+        return delegate.schedule(execution(task), startTime);
     }
 
     @Override
     public ScheduledFuture<?> scheduleAtFixedRate(Runnable task, Instant startTime, Duration period) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.scheduleAtFixedRate(execution(task), startTime, period);
-        }
+        return delegate.scheduleAtFixedRate(execution(task), startTime, period);
     }
 
     @Override
     public ScheduledFuture<?> scheduleAtFixedRate(Runnable task, Duration period) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.scheduleAtFixedRate(execution(task), period);
-        }
+        return delegate.scheduleAtFixedRate(execution(task), period);
     }
 
     @Override
     public ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, Instant startTime, Duration delay) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.scheduleWithFixedDelay(execution(task), startTime, delay);
-        }
+        return delegate.scheduleWithFixedDelay(execution(task), startTime, delay);
     }
 
     @Override
     public ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, Duration delay) {
-        try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
-            return delegate.scheduleWithFixedDelay(execution(task), delay);
-        }
+        return delegate.scheduleWithFixedDelay(execution(task), delay);
     }
 
     /** The task as it is handed to the wrapped scheduler; its parent token is found now. */
@@ -150,6 +139,9 @@ final class CancellationTaskScheduler implements TaskScheduler {
 
         private final IssuedTokens tokens;
 
+        /** When the task was handed to the scheduler: see {@link DecoratedRun#claim(long)}. */
+        private final long scheduledNanos = System.nanoTime();
+
         ScheduledExecution(Runnable task, String name, Supplier<CancellationToken> parent,
                 CancellationTaskTracker tracker, IssuedTokens tokens) {
             this.task = task;
@@ -161,8 +153,8 @@ final class CancellationTaskScheduler implements TaskScheduler {
 
         @Override
         public void run() {
-            // A scheduler that decorated this run (not on the scheduling thread) runs it right inside.
-            CancellationTaskDecorator.handOverRunningTask();
+            // A scheduler that decorated this run runs it right inside the decorated run.
+            DecoratedRun.claim(scheduledNanos);
             CancellationToken parentToken = parent.get();
             if (parentToken.isCancelled()) {
                 return;

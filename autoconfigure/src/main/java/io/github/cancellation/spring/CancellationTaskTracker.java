@@ -2,11 +2,9 @@ package io.github.cancellation.spring;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -15,6 +13,7 @@ import io.github.cancellation.CancellationToken;
 import io.github.cancellation.Registration;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Counts work in flight so that shutdown can wait for it, after tokio's {@code TaskTracker}.
@@ -47,7 +46,7 @@ import org.apache.commons.logging.LogFactory;
  * {@linkplain #addListener(Listener) listeners} observe every start and end.
  *
  * <p>Thread-safety: all methods are thread-safe. {@code track} and {@code TrackedTask.close()}
- * never wait: they update concurrent collections, run the listeners, and take the tracker's lock
+ * never wait: they link or unlink the task in a striped list (a short monitor per stripe), run the listeners, and take the tracker's lock
  * only to wake waiters when the tracker becomes empty after {@code close()}.
  *
  * <p>Memory consistency effects: actions of a task prior to closing its {@link TrackedTask}
@@ -58,7 +57,16 @@ public final class CancellationTaskTracker {
 
     private static final Log logger = LogFactory.getLog(CancellationTaskTracker.class);
 
-    private final Set<TrackedTask> inFlight = ConcurrentHashMap.newKeySet();
+    /** A power of two: stripes of the in-flight list, picked by the tracking thread. */
+    private static final int STRIPES = Math.min(64,
+            Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors() * 4) - 1) << 1);
+
+    /**
+     * The tasks in flight, in lists linked through the tasks themselves (no allocation per task),
+     * one list per stripe, each guarded by its stripe's monitor. A thread always adds to the
+     * stripe of its identity hash, so threads that track at the same time seldom share a stripe.
+     */
+    private final Stripe[] inFlight = new Stripe[STRIPES];
 
     /**
      * Number of tasks tracked and not yet ended. Incremented before a task enters
@@ -66,7 +74,8 @@ public final class CancellationTaskTracker {
      */
     private final AtomicInteger count = new AtomicInteger();
 
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    /** Copy-on-write without an iterator per task: replaced as a whole under {@code this}. */
+    private volatile Listener[] listeners = new Listener[0];
 
     private final ReentrantLock lock = new ReentrantLock();
 
@@ -79,6 +88,9 @@ public final class CancellationTaskTracker {
      * Creates an open, empty tracker.
      */
     public CancellationTaskTracker() {
+        for (int i = 0; i < inFlight.length; i++) {
+            inFlight[i] = new Stripe();
+        }
     }
 
     /**
@@ -93,9 +105,11 @@ public final class CancellationTaskTracker {
     public TrackedTask track(String name, CancellationToken token) {
         Objects.requireNonNull(name, "name must not be null");
         Objects.requireNonNull(token, "token must not be null");
-        TrackedTask task = new TrackedTask(this, name, token, Thread.currentThread());
+        Thread thread = Thread.currentThread();
+        Stripe stripe = inFlight[System.identityHashCode(thread) & (STRIPES - 1)];
+        TrackedTask task = new TrackedTask(this, name, token, thread, stripe);
         count.incrementAndGet();
-        inFlight.add(task);
+        stripe.add(task);
         for (Listener listener : listeners) {
             try {
                 listener.taskStarted(task);
@@ -109,7 +123,7 @@ public final class CancellationTaskTracker {
 
     /** Called once per task by {@link TrackedTask#close()}. */
     void ended(TrackedTask task) {
-        inFlight.remove(task);
+        task.stripe().remove(task);
         int left = count.decrementAndGet();
         for (Listener listener : listeners) {
             try {
@@ -139,7 +153,10 @@ public final class CancellationTaskTracker {
      * @return an unmodifiable list, not a live view
      */
     public List<TrackedTask> tasks() {
-        List<TrackedTask> tasks = new ArrayList<>(inFlight);
+        List<TrackedTask> tasks = new ArrayList<>(count.get());
+        for (Stripe stripe : inFlight) {
+            stripe.copyTo(tasks);
+        }
         // nanoTime values are compared by difference, as System.nanoTime() asks
         tasks.sort((a, b) -> Long.signum(a.startNanos() - b.startNanos()));
         return List.copyOf(tasks);
@@ -211,8 +228,19 @@ public final class CancellationTaskTracker {
      */
     public Registration addListener(Listener listener) {
         Objects.requireNonNull(listener, "listener must not be null");
-        listeners.add(listener);
-        return () -> listeners.remove(listener);
+        synchronized (this) {
+            Listener[] added = Arrays.copyOf(listeners, listeners.length + 1);
+            added[added.length - 1] = listener;
+            listeners = added;
+        }
+        return () -> removeListener(listener);
+    }
+
+    private synchronized boolean removeListener(Listener listener) {
+        List<Listener> left = new ArrayList<>(Arrays.asList(listeners));
+        boolean removed = left.remove(listener);
+        listeners = left.toArray(new Listener[0]);
+        return removed;
     }
 
     private void signalAll() {
@@ -237,6 +265,45 @@ public final class CancellationTaskTracker {
     @Override
     public String toString() {
         return "CancellationTaskTracker[" + count.get() + " in flight" + (closed ? ", closed" : "") + "]";
+    }
+
+    /**
+     * One list of tasks in flight, linked through {@link TrackedTask#prev} and
+     * {@link TrackedTask#next}, guarded by this object's monitor (nothing blocks while it is held).
+     */
+    static final class Stripe {
+
+        private @Nullable TrackedTask head;
+
+        synchronized void add(TrackedTask task) {
+            task.next = head;
+            if (head != null) {
+                head.prev = task;
+            }
+            head = task;
+        }
+
+        synchronized void remove(TrackedTask task) {
+            TrackedTask prev = task.prev;
+            TrackedTask next = task.next;
+            if (prev != null) {
+                prev.next = next;
+            }
+            else if (head == task) {
+                head = next;
+            }
+            if (next != null) {
+                next.prev = prev;
+            }
+            task.prev = null;
+            task.next = null;
+        }
+
+        synchronized void copyTo(List<TrackedTask> tasks) {
+            for (TrackedTask task = head; task != null; task = task.next) {
+                tasks.add(task);
+            }
+        }
     }
 
     /**

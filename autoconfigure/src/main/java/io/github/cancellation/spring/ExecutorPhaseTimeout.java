@@ -24,7 +24,10 @@ import org.springframework.scheduling.concurrent.ExecutorConfigurationSupport;
  * any phase timeout.
  *
  * <p>Only applied when the application token is cancelled before the executors' phase (the
- * default); otherwise the drain would not have run yet when the executors stop.
+ * default); otherwise the drain would not have run yet when the executors stop. When applied, it
+ * says so at {@code INFO} at start-up, naming the property that sets it
+ * ({@code cancellation.shutdown.executor-phase-timeout}, documented in the README and the
+ * configuration metadata).
  */
 final class ExecutorPhaseTimeout implements BeanPostProcessor {
 
@@ -43,10 +46,11 @@ final class ExecutorPhaseTimeout implements BeanPostProcessor {
         if (bean instanceof DefaultLifecycleProcessor processor
                 && cancellationPhase > ExecutorConfigurationSupport.DEFAULT_PHASE) {
             processor.setTimeoutForShutdownPhase(ExecutorConfigurationSupport.DEFAULT_PHASE, timeout.toMillis());
-            if (logger.isDebugEnabled()) {
-                logger.debug("Shutdown phase " + ExecutorConfigurationSupport.DEFAULT_PHASE
-                        + " (executors and schedulers) limited to " + timeout + " after the cancellation drain");
-            }
+            // Spring's own behaviour changes here: say so where operators look, once, at start-up.
+            logger.info("Shutdown phase " + ExecutorConfigurationSupport.DEFAULT_PHASE + " (executors and schedulers) "
+                    + "waits at most " + timeout + " for tasks still running after the cancellation drain, in place of "
+                    + "spring.lifecycle.timeout-per-shutdown-phase (set cancellation.shutdown.executor-phase-timeout "
+                    + "to change it)");
         }
         return bean;
     }

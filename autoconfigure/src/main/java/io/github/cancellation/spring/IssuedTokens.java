@@ -104,7 +104,9 @@ final class IssuedTokens {
      * then closes it. Call exactly once per token.
      */
     void end(CancellationToken token) {
-        token.reason().ifPresent(reason -> countIfBeganAt(token, reason));
+        if (token.isCancelled()) { // no Optional nor capturing lambda per token in the common case
+            token.reason().ifPresent(reason -> countIfBeganAt(token, reason));
+        }
         token.close();
         open.decrement();
     }

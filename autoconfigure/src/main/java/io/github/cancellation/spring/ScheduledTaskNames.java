@@ -1,89 +1,53 @@
 package io.github.cancellation.spring;
 
-import java.lang.reflect.Method;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.aop.framework.AopInfrastructureBean;
-import org.springframework.aop.framework.AopProxyUtils;
-import org.springframework.aop.support.AopUtils;
-import org.springframework.beans.factory.config.BeanPostProcessor;
-import org.springframework.core.MethodIntrospector;
-import org.springframework.core.annotation.AnnotatedElementUtils;
-import org.springframework.core.annotation.AnnotationUtils;
-import org.springframework.scheduling.TaskScheduler;
-import org.springframework.scheduling.annotation.Scheduled;
-import org.springframework.scheduling.annotation.Schedules;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.config.ConfigurableBeanFactory;
+import org.springframework.util.ClassUtils;
 
 /**
- * Knows which bean each {@code @Scheduled} method belongs to, so that its executions can be named
- * {@code beanName.methodName} and hang off the bean's token.
+ * Names the executions of a {@code @Scheduled} method {@code beanName.methodName} and finds the
+ * bean, so that they hang off the bean's token.
  *
- * <p>Why a registry: the scheduler sees a runnable that Spring wraps in a private class, which
- * tells only {@code declaringClass.methodName} (its {@code toString()}, the one
- * {@code ScheduledMethodRunnable} gives), not the bean. So this post-processor looks at every
- * bean the way {@code ScheduledAnnotationBeanPostProcessor} does (which runs after it: that one
- * is an internal post-processor, registered last) and records, for each such string, the bean
- * that has the method. When several beans share the class of a scheduled method, the bean is
- * ambiguous: their executions are named {@code SimpleClassName.methodName} and hang off the
- * application token.
+ * <h2>Why it reads a description: the one workaround of the {@code @Scheduled} path</h2>
+ * The scheduler is given a runnable that Spring wraps in a private class; Framework offers no
+ * public way to get the bean or the method from it (the public {@code ScheduledMethodRunnable}
+ * inside is not reachable). What is public is its {@code toString()}, which Spring defines as
+ * {@code declaringClass.methodName} ({@code ScheduledMethodRunnable#toString}, passed on by the
+ * wrapper). So this class reads that description, and only when a task is scheduled (a handful
+ * of times at start-up, nothing per execution and no scan of the beans): the bean is the one
+ * bean of the declaring class, if there is exactly one; with several, their executions are named
+ * {@code SimpleClassName.methodName} and hang off the application token. A description in
+ * another form (a lambda, say) gives {@value #DEFAULT_TASK_NAME}.
+ * {@code CancellationSchedulingAutoConfigurationTests} fails, naming the execution, if Spring's
+ * description changes.
  *
  * <p>Thread-safety: thread-safe.
  */
-final class ScheduledTaskNames implements BeanPostProcessor {
+final class ScheduledTaskNames {
 
     /** Name of a scheduled task whose description says nothing bounded about it. */
     static final String DEFAULT_TASK_NAME = "scheduled-task";
 
-    /** Stands for "several beans" in {@link #beanNames}: no bean is named so. */
-    private static final String AMBIGUOUS = "";
+    /** Stands for "no single bean" in {@link #beanNames}: no bean is named so. */
+    private static final String NONE = "";
 
     /** A qualified class name, a dot and a method name; nothing with an identity hash or a lambda. */
     private static final Pattern QUALIFIED_METHOD = Pattern
         .compile("[\\p{javaJavaIdentifierPart}.]+\\.[\\p{javaJavaIdentifierPart}]+");
 
-    private final Set<Class<?>> nonAnnotatedClasses = ConcurrentHashMap.newKeySet();
+    private final ListableBeanFactory beanFactory;
 
-    /** Bean names by {@code className.methodName}, or {@link #AMBIGUOUS}. */
+    /** Bean names by declaring class name, or {@link #NONE}. */
     private final Map<String, String> beanNames = new ConcurrentHashMap<>();
 
-    @Override
-    public Object postProcessAfterInitialization(Object bean, String beanName) {
-        if (bean instanceof AopInfrastructureBean || bean instanceof TaskScheduler
-                || bean instanceof ScheduledExecutorService) {
-            return bean; // as ScheduledAnnotationBeanPostProcessor, which ignores them too
-        }
-        Class<?> targetClass = AopProxyUtils.ultimateTargetClass(bean);
-        if (nonAnnotatedClasses.contains(targetClass)) {
-            return bean;
-        }
-        Set<Method> methods = AnnotationUtils.isCandidateClass(targetClass, List.of(Scheduled.class, Schedules.class))
-                ? MethodIntrospector.selectMethods(targetClass, (MethodIntrospector.MetadataLookup<Boolean>) method ->
-                        AnnotatedElementUtils.getMergedRepeatableAnnotations(method, Scheduled.class, Schedules.class)
-                            .isEmpty() ? null : Boolean.TRUE).keySet()
-                : Set.of();
-        if (methods.isEmpty()) {
-            nonAnnotatedClasses.add(targetClass);
-            return bean;
-        }
-        for (Method method : methods) {
-            // The description of the runnable Spring will create: see ScheduledMethodRunnable and,
-            // for reactive methods, ScheduledAnnotationReactiveSupport.
-            Method invocable = AopUtils.selectInvocableMethod(method, bean.getClass());
-            record(invocable.getDeclaringClass().getName() + "." + method.getName(), beanName);
-            record(bean.getClass().getName() + "." + method.getName(), beanName);
-        }
-        return bean;
-    }
-
-    private void record(String description, String beanName) {
-        beanNames.merge(description, beanName, (known, added) -> known.equals(added) ? known : AMBIGUOUS);
+    ScheduledTaskNames(ListableBeanFactory beanFactory) {
+        this.beanFactory = beanFactory;
     }
 
     /**
@@ -94,8 +58,13 @@ final class ScheduledTaskNames implements BeanPostProcessor {
      * @return the bean name, or null
      */
     @Nullable String beanName(Runnable task) {
-        String beanName = beanNames.get(task.toString());
-        return (beanName == null || beanName.equals(AMBIGUOUS)) ? null : beanName;
+        String description = description(task);
+        if (description == null) {
+            return null;
+        }
+        String className = description.substring(0, description.lastIndexOf('.'));
+        String beanName = beanNames.computeIfAbsent(className, this::soleBeanOf);
+        return beanName.equals(NONE) ? null : beanName;
     }
 
     /**
@@ -107,8 +76,8 @@ final class ScheduledTaskNames implements BeanPostProcessor {
      * @return the task name
      */
     String taskName(Runnable task) {
-        String description = task.toString();
-        if (description == null || !QUALIFIED_METHOD.matcher(description).matches()) {
+        String description = description(task);
+        if (description == null) {
             return DEFAULT_TASK_NAME;
         }
         int lastDot = description.lastIndexOf('.');
@@ -119,5 +88,22 @@ final class ScheduledTaskNames implements BeanPostProcessor {
         }
         String className = description.substring(0, lastDot);
         return className.substring(className.lastIndexOf('.') + 1) + "." + methodName;
+    }
+
+    /** The task's description if it has the form {@code declaringClass.methodName}, else null. */
+    private static @Nullable String description(Runnable task) {
+        String description = task.toString();
+        return (description != null && QUALIFIED_METHOD.matcher(description).matches()) ? description : null;
+    }
+
+    private String soleBeanOf(String className) {
+        ClassLoader classLoader = (beanFactory instanceof ConfigurableBeanFactory configurable)
+                ? configurable.getBeanClassLoader() : null;
+        if (!ClassUtils.isPresent(className, classLoader)) {
+            return NONE;
+        }
+        Class<?> type = ClassUtils.resolveClassName(className, classLoader);
+        String[] names = beanFactory.getBeanNamesForType(type, false, false);
+        return (names.length == 1) ? names[0] : NONE;
     }
 }

@@ -59,7 +59,17 @@ public final class TrackedTask implements AutoCloseable {
         }
     }
 
-    TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread) {
+    /** The tracker's list this task is linked into while in flight. */
+    private final CancellationTaskTracker.Stripe stripe;
+
+    /** Links of the stripe's list, guarded by the stripe's monitor. */
+    @Nullable TrackedTask prev;
+
+    @Nullable TrackedTask next;
+
+    TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread,
+            CancellationTaskTracker.Stripe stripe) {
+        this.stripe = stripe;
         this.tracker = tracker;
         this.name = name;
         this.token = token;
@@ -109,6 +119,10 @@ public final class TrackedTask implements AutoCloseable {
      */
     public synchronized boolean isRunning() {
         return state != ENDED;
+    }
+
+    CancellationTaskTracker.Stripe stripe() {
+        return stripe;
     }
 
     long startNanos() {

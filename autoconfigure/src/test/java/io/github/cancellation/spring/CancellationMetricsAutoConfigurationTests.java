@@ -202,7 +202,7 @@ class CancellationMetricsAutoConfigurationTests {
             CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
             CancellationToken cancelledSubmitter = CancellationToken.create("submitter");
             cancelledSubmitter.cancel();
-            Runnable handOver = CancellationTaskDecorator::handOverRunningTask;
+            Runnable handOver = () -> DecoratedRun.claim(DecoratedRun.ANY_RUN);
             Runnable nothing = () -> {
             };
             String name = CancellationTaskDecorator.taskName(nothing);

@@ -203,23 +203,23 @@ class CancellationTaskDecoratorTests {
     }
 
     @Test
-    void skipNextDecorationShouldLeaveOnlyTheNextTaskUndecorated() {
+    void submissionSkipShouldLeaveOnlyTheNextTaskUndecorated() {
         contextRunner.run(context -> {
             CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
             Runnable first = () -> {
             };
             Runnable second = () -> {
             };
-            try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
                 assertThat(decorator.decorate(first)).isSameAs(first);
                 assertThat(decorator.decorate(second)).isNotSameAs(second);
             }
-            try (CancellationTaskDecorator.SkipDecoration skip = CancellationTaskDecorator.skipNextDecoration()) {
+            try (SubmissionSkip skip = SubmissionSkip.open()) {
                 // nothing decorated meanwhile: the skip ends with its handle
             }
             assertThat(decorator.decorate(first)).isNotSameAs(first);
-            try (CancellationTaskDecorator.SkipDecoration outer = CancellationTaskDecorator.skipNextDecoration()) {
-                try (CancellationTaskDecorator.SkipDecoration inner = CancellationTaskDecorator.skipNextDecoration()) {
+            try (SubmissionSkip outer = SubmissionSkip.open()) {
+                try (SubmissionSkip inner = SubmissionSkip.open()) {
                     // a nested skip, ended unconsumed, leaves the outer one in place
                 }
                 assertThat(decorator.decorate(first)).isSameAs(first);
@@ -229,19 +229,43 @@ class CancellationTaskDecoratorTests {
     }
 
     @Test
+    void claimShouldLeaveARunThatBeganBeforeTheClaimingWorkWasSubmitted() {
+        contextRunner.run(context -> {
+            CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
+            CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
+            List<Object> seen = new ArrayList<>();
+            decorator.decorate(() -> {
+                CancellationToken token = CancellationToken.current();
+                // work submitted now and run right here (a synchronous executor): not this run's own
+                DecoratedRun.claim(System.nanoTime());
+                seen.add(tracker.activeCount());
+                seen.add(token.isCancelled());
+            }).run();
+            long submitted = System.nanoTime();
+            decorator.decorate(() -> {
+                // work submitted before this run began: the run that runs it
+                DecoratedRun.claim(submitted);
+                seen.add(tracker.activeCount());
+            }).run();
+            assertThat(seen).containsExactly(1, false, 0);
+            assertThat(tracker.activeCount()).isZero();
+        });
+    }
+
+    @Test
     void handOverShouldEndTheTrackingAndTheTokenOfTheRunningTaskOnly() {
         contextRunner.run(context -> {
             CancellationTaskDecorator decorator = context.getBean(CancellationTaskDecorator.class);
             CancellationTaskTracker tracker = context.getBean(CancellationTaskTracker.class);
-            CancellationTaskDecorator.handOverRunningTask(); // outside any decorated task: nothing to do
+            DecoratedRun.claim(DecoratedRun.ANY_RUN); // outside any decorated task: nothing to do
             List<Object> seen = new ArrayList<>();
             decorator.decorate(() -> {
                 CancellationToken token = CancellationToken.current();
                 seen.add(tracker.activeCount());
-                CancellationTaskDecorator.handOverRunningTask();
+                DecoratedRun.claim(DecoratedRun.ANY_RUN);
                 seen.add(tracker.activeCount());
                 seen.add(token.reason().map(CancellationReason::kind));
-                CancellationTaskDecorator.handOverRunningTask(); // the second time: nothing to do
+                DecoratedRun.claim(DecoratedRun.ANY_RUN); // the second time: nothing to do
                 seen.add(tracker.activeCount());
             }).run();
             assertThat(seen).containsExactly(1, 0, Optional.of(CancellationReason.Kind.CLOSED), 0);

@@ -94,8 +94,6 @@ class StarterArchitectureTests {
             "BeanFactoryPostProcessor (static @Bean) installing the bean-token autowire resolver; package-private",
             AsyncInvocationPostProcessor.class,
             "BeanPostProcessor (static @Bean) giving @Async invocations their tokens; package-private",
-            ScheduledTaskNames.class,
-            "BeanPostProcessor (static @Bean) naming @Scheduled executions; package-private",
             CancellationSchedulingConfigurer.class,
             "a SchedulingConfigurer: Spring applies every one of them, so a user's would not replace it anyway; "
                     + "package-private (switched off with cancellation.scheduling.enabled=false)");
