@@ -27,7 +27,7 @@ final class CancellationRuntimeHints implements RuntimeHintsRegistrar {
             "io.github.cancellation.TokenNode",
             "io.github.cancellation.Interrupter",
             "io.github.cancellation.spring.AsyncInvocation",
-            "io.github.cancellation.spring.CancellationMetrics$Run",
+            "io.github.cancellation.spring.CancellationMetrics$TaskTiming",
             "io.github.cancellation.spring.TrackedTask");
 
     @Override
