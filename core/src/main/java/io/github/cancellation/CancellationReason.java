@@ -39,7 +39,9 @@ public final class CancellationReason {
         /** Cancelled because the caller that started the work cancelled its own token. */
         CALLER,
         /** Cancelled by an operator through a management endpoint. */
-        ACTUATOR
+        ACTUATOR,
+        /** Cancelled because the client of the request went away. */
+        DISCONNECTED
     }
 
     private final Kind kind;
