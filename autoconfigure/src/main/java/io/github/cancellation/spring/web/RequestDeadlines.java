@@ -185,9 +185,20 @@ final class RequestDeadlines {
         return (sum < 0) ? Long.MAX_VALUE : sum;
     }
 
+    /** Whether the text ends with the lower-case ASCII {@code suffix}, in either case (ASCII only). */
     private static boolean endsWithIgnoreCase(String value, int start, int end, String suffix) {
         int length = suffix.length();
-        return end - start >= length && value.regionMatches(true, end - length, suffix, 0, length);
+        if (end - start < length) {
+            return false;
+        }
+        for (int i = 0; i < length; i++) {
+            char c = value.charAt(end - length + i);
+            char expected = suffix.charAt(i);
+            if (c != expected && c != (char) (expected - ('a' - 'A'))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isDigit(char c) {
