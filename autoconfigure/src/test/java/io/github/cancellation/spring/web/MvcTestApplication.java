@@ -87,6 +87,9 @@ class MvcTestApplication {
 
         volatile CountDownLatch release = new CountDownLatch(1);
 
+        /** What the streaming handler's write threw, if anything. */
+        volatile Exception streamFailure;
+
         Seen record(CancellationToken token, String where) {
             Seen s = new Seen(token, token == CancellationToken.current(), Thread.currentThread().getName(), where);
             token.onCancel((reason) -> s.cancelledAt.complete(System.nanoTime()));
@@ -217,6 +220,10 @@ class MvcTestApplication {
                 }
                 catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
+                }
+                catch (IOException | RuntimeException ex) {
+                    probe.streamFailure = ex;
+                    throw ex;
                 }
             };
         }
