@@ -3,7 +3,6 @@ package io.github.cancellation.spring.web;
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
 import io.github.cancellation.spring.CancellationTaskTracker;
-import jakarta.servlet.DispatcherType;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -49,14 +48,14 @@ public final class CancellationWebMvcAutoConfiguration {
         return new RequestTokens(applicationToken.getObject(), tracker.getIfUnique(), properties);
     }
 
+    /**
+     * The filter, registered by Spring Boot like any {@code Filter} bean: for every dispatcher type
+     * (as a {@code OncePerRequestFilter}, it runs once per request and again on async dispatches),
+     * at {@link #FILTER_ORDER}.
+     */
     @Bean
-    FilterRegistrationBean<MvcRequestTokenFilter> cancellationRequestTokenFilter(RequestTokens tokens) {
-        FilterRegistrationBean<MvcRequestTokenFilter> registration = new FilterRegistrationBean<>(
-                new MvcRequestTokenFilter(tokens));
-        registration.setOrder(FILTER_ORDER);
-        registration.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC);
-        registration.setAsyncSupported(true);
-        return registration;
+    MvcRequestTokenFilter cancellationRequestTokenFilter(RequestTokens tokens) {
+        return new MvcRequestTokenFilter(tokens);
     }
 
     @Bean

@@ -17,6 +17,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.core.Ordered;
 import org.springframework.web.filter.OncePerRequestFilter;
 import org.springframework.web.util.DisconnectedClientHelper;
 
@@ -33,7 +34,7 @@ import org.springframework.web.util.DisconnectedClientHelper;
  *
  * <p>Thread-safety: thread-safe; state lives in the request.
  */
-final class MvcRequestTokenFilter extends OncePerRequestFilter {
+final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordered {
 
     /** The request attribute holding the {@link InFlightRequest}. */
     static final String ATTRIBUTE = MvcRequestTokenFilter.class.getName() + ".request";
@@ -44,6 +45,11 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter {
 
     MvcRequestTokenFilter(RequestTokens tokens) {
         this.tokens = tokens;
+    }
+
+    @Override
+    public int getOrder() {
+        return CancellationWebMvcAutoConfiguration.FILTER_ORDER;
     }
 
     @Override
