@@ -116,7 +116,9 @@ class StarterArchitectureTests {
             "io.github.cancellation.spring.web.WebFluxRequestTokenConfigurer",
             "a WebFluxConfigurer: Spring applies every one of them",
             "io.github.cancellation.spring.web.WebFluxCancelledExceptionHandler",
-            "answers a CancelledException; an application's @ExceptionHandler runs first");
+            "answers a CancelledException; an application's @ExceptionHandler runs first",
+            "io.github.cancellation.spring.web.RequestTimeoutValidator",
+            "reads every @RequestTimeout at startup so that a bad value fails at once");
 
     private static final String IMPORTS_RESOURCE = "META-INF/spring/" + AutoConfiguration.class.getName()
             + ".imports";

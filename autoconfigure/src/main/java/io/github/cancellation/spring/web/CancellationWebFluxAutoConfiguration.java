@@ -4,6 +4,7 @@ import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
 import io.github.cancellation.spring.CancellationTaskTracker;
 
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -14,6 +15,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.DispatcherHandler;
+import org.springframework.web.reactive.result.method.annotation.RequestMappingHandlerMapping;
 
 /**
  * Auto-configuration of request tokens for WebFlux: every request runs under a child of the
@@ -46,6 +48,13 @@ public final class CancellationWebFluxAutoConfiguration {
     @Bean
     WebFluxRequestTokenFilter cancellationRequestTokenWebFilter(RequestTokens tokens) {
         return new WebFluxRequestTokenFilter(tokens);
+    }
+
+    @Bean
+    RequestTimeoutValidator cancellationRequestTimeoutValidator(ListableBeanFactory beanFactory, RequestTokens tokens) {
+        return new RequestTimeoutValidator(() -> beanFactory.getBeansOfType(RequestMappingHandlerMapping.class, false,
+                false).values().stream().flatMap((mapping) -> mapping.getHandlerMethods().values().stream()).toList(),
+                tokens.deadlines());
     }
 
     @Bean

@@ -4,6 +4,7 @@ import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
 import io.github.cancellation.spring.CancellationTaskTracker;
 
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -16,6 +17,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.web.servlet.DispatcherServlet;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 
 /**
  * Auto-configuration of request tokens for Spring MVC on a Servlet container: every request runs
@@ -56,6 +58,13 @@ public final class CancellationWebMvcAutoConfiguration {
     @Bean
     MvcRequestTokenFilter cancellationRequestTokenFilter(RequestTokens tokens) {
         return new MvcRequestTokenFilter(tokens);
+    }
+
+    @Bean
+    RequestTimeoutValidator cancellationRequestTimeoutValidator(ListableBeanFactory beanFactory, RequestTokens tokens) {
+        return new RequestTimeoutValidator(() -> beanFactory.getBeansOfType(RequestMappingHandlerMapping.class, false,
+                false).values().stream().flatMap((mapping) -> mapping.getHandlerMethods().values().stream()).toList(),
+                tokens.deadlines());
     }
 
     @Bean

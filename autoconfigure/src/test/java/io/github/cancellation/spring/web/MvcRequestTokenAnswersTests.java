@@ -15,8 +15,11 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ControllerAdvice;
 import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 /**
  * The answers to a {@code CancelledException}: logged in one line without a stack trace, and
@@ -50,6 +53,24 @@ class MvcRequestTokenAnswersTests {
             assertThat(timeout.statusCode()).isEqualTo(418);
             assertThat(timeout.body()).isEqualTo("own TIMEOUT");
             assertThat(shutdown.statusCode()).isEqualTo(418);
+        }
+    }
+
+    @Test
+    void unreadableRequestTimeoutShouldFailStartupNamingHandlerAndValue() {
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> MvcTestApplication.run(List.of(BrokenTimeout.class)).close())
+            .withMessageContaining("@RequestTimeout(\"2 minutes\")")
+            .withMessageContaining("BrokenTimeout.report()");
+    }
+
+    @RestController
+    static class BrokenTimeout {
+
+        @GetMapping("/broken")
+        @RequestTimeout("2 minutes")
+        String report() {
+            return "never";
         }
     }
 
