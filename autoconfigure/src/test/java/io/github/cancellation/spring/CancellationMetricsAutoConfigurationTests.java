@@ -84,7 +84,7 @@ class CancellationMetricsAutoConfigurationTests {
             assertThat(registry).isInstanceOf(PrometheusMeterRegistry.class);
             assertThat(context.getBean(CancellationMetrics.class)).isNotNull();
             assertThat(registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).isZero();
-            assertThat(registry.find(CancellationMetrics.TOKENS_CANCELLED).functionCounters()).hasSize(5);
+            assertThat(registry.find(CancellationMetrics.TOKENS_CANCELLED).functionCounters()).hasSize(6);
         }
     }
 
@@ -119,7 +119,7 @@ class CancellationMetricsAutoConfigurationTests {
             assertMeters(byName.get(CancellationMetrics.SHUTDOWN_STRAGGLERS), Meter.Type.COUNTER, "tasks",
                     Set.of("task"));
             assertThat(tagValues(byName.get(CancellationMetrics.TOKENS_CANCELLED), "kind"))
-                .containsExactlyInAnyOrder("MANUAL", "TIMEOUT", "SHUTDOWN", "CALLER", "ACTUATOR");
+                .containsExactlyInAnyOrder("MANUAL", "TIMEOUT", "SHUTDOWN", "CALLER", "ACTUATOR", "DISCONNECTED");
             assertThat(tagValues(byName.get(CancellationMetrics.TASKS_RESPONSE), "outcome"))
                 .containsExactlyInAnyOrder("completed", "straggler");
             assertThat(tagValues(byName.get(CancellationMetrics.TASKS_ACTIVE), "task")).containsExactly("report");

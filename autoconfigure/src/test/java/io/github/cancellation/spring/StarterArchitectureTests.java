@@ -98,6 +98,26 @@ class StarterArchitectureTests {
             "a SchedulingConfigurer: Spring applies every one of them, so a user's would not replace it anyway; "
                     + "package-private (switched off with cancellation.scheduling.enabled=false)");
 
+    /**
+     * Infrastructure of the request tokens (issue 13), by name: package-private types of the
+     * {@code web} package. None is user-replaceable; all go with {@code cancellation.web.enabled=false}.
+     */
+    static final Map<String, String> WEB_INFRASTRUCTURE = Map.of(
+            "io.github.cancellation.spring.web.RequestTokens", "the request tokens' registry, timers and counts",
+            "io.github.cancellation.spring.web.MvcRequestTokenFilter", "the Servlet filter that opens request tokens",
+            "io.github.cancellation.spring.web.MvcRequestTokenConfigurer",
+            "a WebMvcConfigurer: Spring applies every one of them",
+            "io.github.cancellation.spring.web.RequestShutdownLifecycle",
+            "the lifecycle that cancels requests after the shutdown grace",
+            "io.github.cancellation.spring.web.RequestMetrics", "MeterBinder of cancellation.requests.cancelled",
+            "io.github.cancellation.spring.web.WebFluxRequestTokenFilter", "the WebFilter that opens request tokens",
+            "io.github.cancellation.spring.web.WebFluxRequestTokenConfigurer",
+            "a WebFluxConfigurer: Spring applies every one of them",
+            "io.github.cancellation.spring.web.WebFluxCancelledExceptionHandler",
+            "answers a CancelledException; an application's @ExceptionHandler runs first",
+            "io.github.cancellation.spring.web.RequestTimeoutValidator",
+            "reads every @RequestTimeout at startup so that a bad value fails at once");
+
     private static final String IMPORTS_RESOURCE = "META-INF/spring/" + AutoConfiguration.class.getName()
             + ".imports";
 
@@ -243,6 +263,8 @@ class StarterArchitectureTests {
             .containsExactlyInAnyOrderElementsOf(names(USER_REPLACEABLE));
         assertThat(INFRASTRUCTURE.keySet()).as("infrastructure types are package-private")
             .allSatisfy((type) -> assertThat(mainClasses.get(type).getModifiers()).doesNotContain(JavaModifier.PUBLIC));
+        assertThat(WEB_INFRASTRUCTURE.keySet()).as("web infrastructure types are package-private")
+            .allSatisfy((type) -> assertThat(mainClasses.get(type).getModifiers()).doesNotContain(JavaModifier.PUBLIC));
     }
 
     // ---------------------------------------------------------------- the rules are not vacuous
@@ -327,7 +349,8 @@ class StarterArchitectureTests {
     private static ArchCondition<JavaMethod> returnATypeIn(Set<Class<?>> userReplaceable,
             Set<Class<?>> infrastructure) {
         Set<String> known = names(userReplaceable);
-        Set<String> infra = names(infrastructure);
+        Set<String> infra = new java.util.HashSet<>(names(infrastructure));
+        infra.addAll(WEB_INFRASTRUCTURE.keySet());
         return new ArchCondition<>("return a user-replaceable or infrastructure type") {
             @Override
             public void check(JavaMethod method, ConditionEvents events) {

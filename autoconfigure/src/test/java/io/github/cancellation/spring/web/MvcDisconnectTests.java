@@ -1,0 +1,80 @@
+package io.github.cancellation.spring.web;
+
+import java.net.Socket;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.github.cancellation.CancellationReason.Kind;
+import io.github.cancellation.spring.web.MvcTestApplication.Http;
+import io.github.cancellation.spring.web.MvcTestApplication.Probe;
+import io.github.cancellation.spring.web.MvcTestApplication.Seen;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Client disconnect on Tomcat, per handler style: a raw socket sends a request and closes once the
+ * handler has started. Where Tomcat gives a signal within the window, the token is cancelled with
+ * {@code DISCONNECTED}; where it gives none, nothing is faked: the token is not cancelled. Prints
+ * the detection latency of each cell (for the README table). Measured so far (Tomcat 11.0.22):
+ * no signal for any style, not even a streaming body that keeps writing to the closed socket.
+ * Jetty 12 is not measured here: with spring-boot-starter-jetty on the test class path Spring Boot
+ * prefers Jetty over Tomcat and Reactor Netty in every test of the module.
+ */
+class MvcDisconnectTests {
+
+
+
+    /** How long a cell waits for a signal. */
+    private static final Duration WINDOW = Duration.ofSeconds(Long.getLong("cancellation.disconnect.window", 3));
+
+    private static final Map<String, String> RESULTS = new LinkedHashMap<>();
+
+    private static ConfigurableApplicationContext tomcat;
+
+    @BeforeAll
+    static void start() {
+        tomcat = MvcTestApplication.run();
+        assertThat(((WebServerApplicationContext) tomcat).getWebServer().getClass().getSimpleName()).startsWith("Tomcat");
+    }
+
+    @AfterAll
+    static void stop() {
+        tomcat.close();
+        System.out.println("Disconnect detection: " + RESULTS);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({ "tomcat, /wait", "tomcat, /callable", "tomcat, /deferred", "tomcat, /future", "tomcat, /streaming" })
+    void closingTheSocketMidRequestShouldCancelWithDisconnectedOrNotAtAll(String server, String path)
+            throws Exception {
+        ConfigurableApplicationContext context = tomcat;
+        Http http = new Http(context);
+        Probe probe = context.getBean(Probe.class);
+        probe.seen.clear();
+        Socket socket = http.openRaw(path);
+        Seen seen = probe.next();
+        long closedAt = System.nanoTime();
+        socket.close();
+
+        try {
+            long cancelledAt = seen.cancelledAt.get(WINDOW.toMillis(), TimeUnit.MILLISECONDS);
+            RESULTS.put(server + " " + path, TimeUnit.NANOSECONDS.toMillis(cancelledAt - closedAt) + " ms");
+            assertThat(seen.reason().kind()).isEqualTo(Kind.DISCONNECTED);
+        }
+        catch (TimeoutException noSignal) {
+            RESULTS.put(server + " " + path, "no signal within " + WINDOW.toMillis() + " ms");
+            assertThat(seen.token.isCancelled()).as("no signal is faked").isFalse();
+            seen.token.cancel();
+        }
+    }
+}
