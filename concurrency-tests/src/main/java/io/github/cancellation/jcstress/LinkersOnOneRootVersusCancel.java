@@ -17,15 +17,16 @@ import io.github.cancellation.CancellationToken;
 
 /**
  * I2s of {@code TokenNode}: two threads link a child each into one root (registering a callback on
- * it) while a third cancels the root. A linker that finds the root's lock taken inflates the root
- * into stripes and links into one of them; the root's canceller must seal and drain every stripe.
- * So each callback runs exactly once, and the cancelled root holds no child.
+ * it), and the second then cancels the root while the first may still be linking. A linker that
+ * finds the root's lock taken inflates the root into stripes and links into one of them; the root's
+ * canceller must seal and drain every stripe. So each callback runs exactly once, and the cancelled
+ * root holds no child. (Two actors, so that it runs on two CPUs.)
  *
  * <p>r1, r2: how many times the callbacks of the two children ran; r3: how many children the
  * cancelled root still lists.
  */
 @JCStressTest
-@Description("two linkers into one root (maybe inflated into stripes) vs the root's cancel")
+@Description("a linker into one root (maybe inflated into stripes) vs a second linker that then cancels the root")
 @Outcome(id = "1, 1, 0", expect = ACCEPTABLE, desc = "each callback ran once, the root holds nothing")
 @Outcome(expect = FORBIDDEN, desc = "a callback lost or run twice, or a child left in the cancelled root")
 @State
@@ -43,12 +44,8 @@ public class LinkersOnOneRootVersusCancel {
     }
 
     @Actor
-    public void linkB() {
+    public void linkBThenCancel() {
         b.onCancel(reason -> runsB.incrementAndGet());
-    }
-
-    @Actor
-    public void cancel() {
         root.cancel();
     }
 
