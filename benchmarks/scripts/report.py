@@ -107,6 +107,9 @@ GOALS = [
     ("100,000 flat children cancelled and polled: at most 0.5 ms", "FanoutBenchmark.cancelThenPoll [shape=flat100k]",
      0.5, "ms"),
     ("chain of 10,000 cancelled and polled: at most 0.3 ms", "FanoutBenchmark.cancelThenPoll [shape=chain10k]", 0.3, "ms"),
+    # issue 16
+    ("chain of 1,000 with a callback on each, cancelled: ahead of gRPC", "FanoutBenchmark.cancelThenPoll [shape=chain1kCallbacks]",
+     1.0, "x grpc"),
 ]
 
 TO_NS = {"ns/op": 1, "us/op": 1e3, "ms/op": 1e6, "s/op": 1e9}
@@ -138,6 +141,10 @@ def print_goals(scores, allocs, units):
             if unit == "x floor":
                 value = score / row["volatile"][0] if "volatile" in row else None
                 shown = f"{value:.2f}x ({score:.3g} ± {error:.2g} {unit_of_shape})" if value is not None else "?"
+            elif unit == "x grpc":
+                value = score / row["grpc"][0] if "grpc" in row else None
+                shown = (f"{value:.2f}x ({score:.3g} ± {error:.2g} vs {row['grpc'][0]:.3g} {unit_of_shape})"
+                         if value is not None else "?")
             elif unit == "x quiet":
                 value = score / quiet[0] if quiet else None
                 shown = f"{value:.1f}x ({score:.3g} ± {error:.2g} vs {quiet[0]:.3g} {unit_of_shape})" if value else "?"

@@ -337,7 +337,7 @@ class LincheckTest {
      * Monotonic reads (SPEC: "When {@code cancel()} returns, every descendant reads as cancelled"): a
      * thread whose own {@code cancel()} on the parent returned (false, because another thread is
      * cancelling it) must then read the parent's existing child as cancelled. The child was checked
-     * once before, so it has cached the tree's epoch.
+     * once before, so it has recorded the tree's generation.
      */
     @Test
     void descendantReadsCancelledOnceAncestorCancelReturned() {
@@ -378,9 +378,9 @@ class LincheckTest {
     }
 
     /**
-     * I4's shortcut: a parent whose only child ended by its own {@code close()} closes without
-     * moving the epoch. Racing that child's close, the parent's close and the creation of a second
-     * child (with a child of its own, checked once so that it cached the epoch): when the parent's
+     * I4b, the only-child rule: a parent whose only child ended by its own {@code close()} closes without
+     * retiring the generation (I4b). Racing that child's close, the parent's close and the creation of a second
+     * child (with a child of its own, checked once so that it recorded the generation): when the parent's
      * {@code close()} returns, the first child's grandchild reads as cancelled; after all three,
      * so do the second child and its child, whichever interleaving decided the parent's state.
      */
@@ -436,6 +436,54 @@ class LincheckTest {
     private static void scenario(String name, Runnable block) {
         SCENARIOS.add(name);
         Lincheck.runConcurrentTest(INVOCATIONS, block);
+    }
+
+    /**
+     * I2s: two threads link children into one root at once (a linker that finds the root's lock
+     * taken inflates it into stripes) while a third cancels the root: each callback runs exactly
+     * once, with the root's reason, and the cancelled root holds nothing.
+     */
+    @Test
+    void twoLinkersOnOneRootVersusRootCancel() {
+        scenario("two linkers on one root vs root cancel", () -> {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken a = root.child("a");
+            CancellationToken b = root.child("b");
+            Recorder ra = new Recorder();
+            Recorder rb = new Recorder();
+            parallel(() -> a.onCancel(ra), () -> b.onCancel(rb), root::cancel);
+            check(ra.runs.get() == 1 && rb.runs.get() == 1, () -> "callbacks ran " + ra.runs.get() + " and " + rb.runs.get() + " times");
+            check(ra.reason.get().equals(root.reason().orElseThrow()) && rb.reason.get().equals(root.reason().orElseThrow()),
+                    () -> "a callback got another reason");
+            check(root.children().isEmpty(), () -> "cancelled root still holds " + root.children());
+        });
+    }
+
+    /**
+     * I2s: two threads each link a child into one root and close it (linking may inflate the root,
+     * and a close then leaves its stripe): afterwards the root holds nothing, each callback ran once
+     * (by its close), and the root's later cancel runs nothing again.
+     */
+    @Test
+    void twoLinkAndCloseCyclesOnOneRoot() {
+        scenario("two link-and-close cycles on one root", () -> {
+            CancellationToken root = CancellationToken.create("root");
+            Recorder ra = new Recorder();
+            Recorder rb = new Recorder();
+            parallel(() -> {
+                CancellationToken a = root.child("a");
+                a.onCancel(ra);
+                a.close();
+            }, () -> {
+                CancellationToken b = root.child("b");
+                b.onCancel(rb);
+                b.close();
+            });
+            check(root.children().isEmpty(), () -> "root still holds " + root.children());
+            root.cancel();
+            check(ra.runs.get() == 1 && rb.runs.get() == 1, () -> "callbacks ran " + ra.runs.get() + " and " + rb.runs.get() + " times");
+            check(ra.reason.get().kind() == Kind.CLOSED && rb.reason.get().kind() == Kind.CLOSED, () -> "a callback did not see its close");
+        });
     }
 
     /** Starts one plain thread per actor, joins them all, then rethrows the first actor failure. */

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -29,21 +27,25 @@ import org.junit.jupiter.api.Timeout;
 import io.github.cancellation.CancellationReason.Kind;
 
 /**
- * Tests written for the mutants that survived the unit suite under PIT ({@code -Pmutation}, see
- * RELIABILITY.md). Each one pins a property that the other unit tests left implicit.
+ * The invariants I1 to I8 of {@link TokenNode}, each observed one step at a time, plus the tree
+ * bookkeeping, values and messages that the conformance tests leave implicit. Many of these tests
+ * were first written for mutants that survived the unit suite under PIT ({@code -Pmutation}, see
+ * RELIABILITY.md); each pins one property of the engine.
  *
- * <p>Two groups are white-box, on purpose:
+ * <p>Three groups are white-box, on purpose, through {@link TokenNode}'s package-private test hooks
+ * ({@code testHook...}), never through its private fields:
  * <ul>
- *   <li>{@link LockDiscipline}: invariant I5 of {@link TokenNode} says every list and link change
- *       happens under the node's spin lock. Single-threaded tests cannot see a missing
- *       {@code lock()}, and the Lincheck and race tests that can are too slow to run per mutant. So
- *       the test takes a node's lock itself (through its private field) and checks that the operation
- *       on another thread waits for it, then completes once it is released. In the real code these
- *       waits are always taken; only a broken lock discipline makes an operation finish while the
- *       lock is held, so the checks never flake.
+ *   <li>{@link LockDiscipline}: I5 says every list and link change happens under the node's spin
+ *       lock. Single-threaded tests cannot see a missing {@code lock()}, and the Lincheck and race
+ *       tests that can are too slow to run per mutant. So the test takes a node's lock itself and
+ *       checks that the operation on another thread waits for it, then completes once it is
+ *       released. In the real code these waits are always taken; only a broken lock discipline makes
+ *       an operation finish while the lock is held, so the checks never flake.
  *   <li>{@link RaceWindows}: the same held lock stops a canceller in the middle of its walk, or a
- *       registrant in the middle of linking, so that the windows named by I4, I7 and I8 can be
+ *       registrant in the middle of linking, so that the windows named by I4a, I7 and I8 can be
  *       observed one step at a time from the test thread.
+ *   <li>{@link GenerationRetirements}: I4a and I4b, seen as the tree's current generation (which
+ *       changes exactly when a canceller retires it).
  * </ul>
  *
  * <p>While it holds a lock, the test thread never calls the token API on that node or its
@@ -51,26 +53,11 @@ import io.github.cancellation.CancellationReason.Kind;
  * that a mutant that breaks the lock fails the test instead of hanging it.
  */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a broken lock must fail, not hang
-class MutationKillersTest {
+class TokenNodeInvariantsTest {
 
     /** How long an operation must stay blocked on a held lock (it never ends while held in the real code). */
     private static final long HOLD_MILLIS = 150;
     private static final Duration LONG = Duration.ofSeconds(30);
-
-    private static final VarHandle LOCK;
-    private static final VarHandle REASON;
-    private static final VarHandle EPOCH;
-
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(TokenNode.class, MethodHandles.lookup());
-            LOCK = lookup.findVarHandle(TokenNode.class, "lock", int.class);
-            REASON = lookup.findVarHandle(TokenNode.class, "reason", CancellationReason.class);
-            EPOCH = lookup.findVarHandle(TokenNode.class, "epoch", java.util.concurrent.atomic.AtomicInteger.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     // ====================================================================== lock discipline (I5)
 
@@ -169,15 +156,66 @@ class MutationKillersTest {
             assertThat(parent.children()).isEmpty();
         }
 
-        /** Linking a child into its parent takes the parent's lock (I2). */
+        /** Linking a child into a parent that is not a root takes the parent's lock (I2). */
         @Test
         void onCancel_onUnlinkedChildWhileParentLocked_waitsForTheParentsLock() throws Exception {
-            CancellationToken parent = CancellationToken.create("p");
+            CancellationToken parent = CancellationToken.create("root").child("p");
             CancellationToken child = parent.child("c");
 
             assertWaitsForLockOf(parent, () -> child.onCancel(r -> { }));
 
             assertThat(parent.children()).containsExactly(child);
+        }
+
+        /**
+         * I2s: a linker that finds a root's lock taken does not wait for it: it inflates the root into
+         * stripes and links the child into one of them. The root's {@code children()} lists it, and
+         * the root's cancel seals and drains the stripes, so the child's callback runs once.
+         */
+        @Test
+        void onCancel_onUnlinkedChildWhileRootLocked_linksIntoAStripeWithoutWaiting() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken child = root.child("c");
+            AtomicInteger runs = new AtomicInteger();
+
+            hold(root);
+            try {
+                Worker registrant = Worker.start("registrant", () -> child.onCancel(r -> runs.incrementAndGet()));
+                registrant.finish();
+            } finally {
+                release(root);
+            }
+            CancellationToken second = root.child("second");
+            second.onCancel(r -> runs.incrementAndGet());
+            assertThat(root.children()).containsExactlyInAnyOrder(child, second);
+
+            root.cancel();
+
+            assertThat(runs).hasValue(2);
+            assertThat(child.reason()).isEqualTo(root.reason());
+            assertThat(root.children()).isEmpty();
+        }
+
+        /** I2s: a child in a stripe that is closed leaves its stripe, so the root holds nothing. */
+        @Test
+        void close_ofChildInAStripe_leavesTheStripe() throws Exception {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken child = root.child("c");
+            hold(root);
+            try {
+                Worker.start("registrant", () -> child.onCancel(r -> { })).finish();
+            } finally {
+                release(root);
+            }
+            CancellationToken kept = root.child("kept");
+            Registration registration = kept.onCancel(r -> { });
+            assertThat(root.children()).containsExactlyInAnyOrder(child, kept);
+
+            child.close();
+            registration.unregister();
+
+            assertThat(root.children()).isEmpty();
+            assertThat(root.isCancelled()).isFalse();
         }
 
         /** Linking an ancestor stretch takes each linked node's own lock as well as its parent's (I2). */
@@ -208,7 +246,7 @@ class MutationKillersTest {
         }
     }
 
-    // ====================================================================== race windows (I4, I7, I8)
+    // ====================================================================== race windows (I4a, I7, I8)
 
     @Nested
     class RaceWindows {
@@ -237,7 +275,7 @@ class MutationKillersTest {
                 canceller = Worker.start("canceller", () -> root.cancel(reason));
                 // Wait until the canceller has set middle's reason and waits for middle's lock. Read the field:
                 // middle.isCancelled() could find root cancelled first and try to adopt under middle's lock.
-                awaitTrue(() -> REASON.getVolatile((TokenNode) middle) != null);
+                awaitTrue(() -> ((TokenNode) middle).testHookStoredReason() != null);
 
                 assertThat(grandchild.isCancelled()).isTrue();
                 assertThat(grandchild.reason()).isEqualTo(root.reason()).isPresent();
@@ -266,6 +304,7 @@ class MutationKillersTest {
 
             hold(child);
             Worker registrant;
+            Worker canceller;
             try {
                 registrant = Worker.start("registrant", () -> child.onCancel(r -> {
                     seen.set(r);
@@ -273,11 +312,15 @@ class MutationKillersTest {
                 }));
                 registrant.join(HOLD_MILLIS);
                 assertThat(registrant.isAlive()).as("registrant waits for the child's lock").isTrue();
-                parent.cancel(CancellationReason.of(Kind.SHUTDOWN, "drain")); // nobody reads the child meanwhile
+                // The registrant holds the parent's lock while it waits for the child's (I5: parent
+                // first), so the parent's canceller, after its CAS, waits for the registrant.
+                canceller = Worker.start("canceller", () -> parent.cancel(CancellationReason.of(Kind.SHUTDOWN, "drain")));
+                awaitTrue(() -> ((TokenNode) parent).testHookStoredReason() != null);
             } finally {
                 release(child);
             }
             registrant.finish();
+            canceller.finish();
 
             assertThat(runs).hasValue(1);
             assertThat(seen.get()).isEqualTo(parent.reason().orElseThrow());
@@ -321,9 +364,9 @@ class MutationKillersTest {
         }
 
         /**
-         * I8: a {@code cancel()} that loses to a winner still between its CAS and its epoch increment
-         * moves the epoch itself, so that every descendant reads cancelled when it returns. The winner
-         * is simulated by setting the reason directly.
+         * I8: a {@code cancel()} that loses to a winner still between its CAS and its retirement of the
+         * generation retires it itself, so that every descendant reads cancelled when it returns. The
+         * winner is simulated by setting the verdict only.
          */
         @Test
         void cancel_losingToAWinnerBeforeItsEpochMove_descendantReadsCancelled() {
@@ -331,8 +374,8 @@ class MutationKillersTest {
             CancellationToken child = parent.child("c");
             assertThat(child.isCancelled()).isFalse();
             CancellationReason won = CancellationReason.of(Kind.MANUAL, "winner").stampedBy(parent);
-            REASON.setVolatile(parent, won);
-            assertThat(child.isCancelled()).as("the window: the winner has not moved the epoch").isFalse();
+            parent.testHookSetVerdictOnly(won);
+            assertThat(child.isCancelled()).as("the window: the winner has not retired the generation").isFalse();
 
             assertThat(parent.cancel()).isFalse();
 
@@ -347,7 +390,7 @@ class MutationKillersTest {
             CancellationToken child = parent.child("c");
             assertThat(child.isCancelled()).isFalse();
             CancellationReason won = CancellationReason.of(Kind.MANUAL, "winner").stampedBy(parent);
-            REASON.setVolatile(parent, won);
+            parent.testHookSetVerdictOnly(won);
 
             parent.close();
 
@@ -365,8 +408,8 @@ class MutationKillersTest {
 
             assertThat(leaf.isCancelled()).isTrue();
 
-            assertThat(REASON.getVolatile((TokenNode) leaf)).isEqualTo(root.reason().orElseThrow());
-            assertThat(REASON.getVolatile((TokenNode) middle)).isEqualTo(root.reason().orElseThrow());
+            assertThat(((TokenNode) leaf).testHookStoredReason()).isEqualTo(root.reason().orElseThrow());
+            assertThat(((TokenNode) middle).testHookStoredReason()).isEqualTo(root.reason().orElseThrow());
         }
 
         /**
@@ -383,25 +426,26 @@ class MutationKillersTest {
 
             assertThat(child.isCancelled()).isTrue();
             assertThat(child.isCancelled()).isTrue();
-            assertThat(REASON.getVolatile((TokenNode) child)).isNull();
+            assertThat(((TokenNode) child).testHookStoredReason()).isNull();
 
             CancellationReason reason = child.reason().orElseThrow();
             assertThat(reason.kind()).isEqualTo(Kind.CLOSED);
             assertThat(reason.origin()).isEqualTo("parent");
-            assertThat(REASON.getVolatile((TokenNode) child)).isSameAs(reason);
+            assertThat(((TokenNode) child).testHookStoredReason()).isSameAs(reason);
         }
     }
 
     /**
-     * I4: the tree's epoch moves only when a cancelled token may still have a descendant that has
-     * not been told; every other cancel or close leaves the readers elsewhere in the tree their
-     * one-read check.
+     * I4a and I4b: a generation is retired only when a cancelled token may still have a descendant
+     * that has not been told; every other cancel or close (an only child closed before its parent)
+     * leaves the readers elsewhere in the tree their two-load check.
      */
     @Nested
-    class EpochMoves {
+    class GenerationRetirements {
 
-        private int epochOf(CancellationToken token) {
-            return ((java.util.concurrent.atomic.AtomicInteger) EPOCH.get((TokenNode) token)).get();
+        /** The tree's current generation: a new one exactly when a generation was retired (I4a). */
+        private Object generationOf(CancellationToken token) {
+            return ((TokenNode) token).testHookCurrentGeneration();
         }
 
         @Test
@@ -410,7 +454,7 @@ class MutationKillersTest {
             CancellationToken reader = root.child("a").child("b").child("c");
             CancellationToken branch = root.child("branch");
             assertThat(reader.isCancelled()).isFalse();
-            int before = epochOf(root);
+            Object before = generationOf(root);
 
             for (int i = 0; i < 3; i++) {
                 CancellationToken invocation = branch.child("invocation");
@@ -421,7 +465,7 @@ class MutationKillersTest {
                 assertThat(invocation.isCancelled()).isTrue();
             }
 
-            assertThat(epochOf(root)).isEqualTo(before);
+            assertThat(generationOf(root)).isSameAs(before);
             assertThat(reader.isCancelled()).isFalse();
         }
 
@@ -430,11 +474,11 @@ class MutationKillersTest {
             CancellationToken parent = CancellationToken.create("root").child("parent");
             CancellationToken only = parent.child("only");
             assertThat(only.isCancelled()).isFalse();
-            int before = epochOf(parent);
+            Object before = generationOf(parent);
 
             parent.close();
 
-            assertThat(epochOf(parent)).isGreaterThan(before);
+            assertThat(generationOf(parent)).isNotSameAs(before);
             assertThat(only.isCancelled()).isTrue();
             assertThat(only.reason()).hasValueSatisfying(reason -> assertThat(reason.kind()).isEqualTo(Kind.CLOSED));
         }
@@ -446,11 +490,11 @@ class MutationKillersTest {
             CancellationToken second = parent.child("second");
             CancellationToken grandchild = second.child("grandchild");
             assertThat(grandchild.isCancelled()).isFalse();
-            int before = epochOf(parent);
+            Object before = generationOf(parent);
 
             parent.close();
 
-            assertThat(epochOf(parent)).isGreaterThan(before);
+            assertThat(generationOf(parent)).isNotSameAs(before);
             assertThat(second.isCancelled()).isTrue();
             assertThat(grandchild.isCancelled()).isTrue();
         }
@@ -461,14 +505,14 @@ class MutationKillersTest {
             CancellationToken only = parent.child("only");
             CancellationToken grandchild = only.child("grandchild");
             assertThat(grandchild.isCancelled()).isFalse();
-            int before = epochOf(parent);
+            Object before = generationOf(parent);
 
             only.cancel();
-            int afterOnly = epochOf(parent);
+            Object afterOnly = generationOf(parent);
             parent.close();
 
-            assertThat(afterOnly).isGreaterThan(before);
-            assertThat(epochOf(parent)).as("nothing left to tell below the parent").isEqualTo(afterOnly);
+            assertThat(afterOnly).isNotSameAs(before);
+            assertThat(generationOf(parent)).as("nothing left to tell below the parent").isSameAs(afterOnly);
             assertThat(grandchild.isCancelled()).isTrue();
             assertThat(grandchild.reason()).hasValueSatisfying(reason -> assertThat(reason.kind()).isEqualTo(Kind.MANUAL));
         }
@@ -484,11 +528,11 @@ class MutationKillersTest {
             // the only child adopts its cancelled ancestor's reason: its own cancel never ran
             parent.cancel();
             assertThat(only.isCancelled()).isTrue();
-            int before = epochOf(root);
+            Object before = generationOf(root);
 
             parent.close();
 
-            assertThat(epochOf(root)).as("a losing close with a child that may be live settles (I8)").isGreaterThan(before);
+            assertThat(generationOf(root)).as("a losing close with a child that may be live settles (I8)").isNotSameAs(before);
         }
     }
 
@@ -685,11 +729,11 @@ class MutationKillersTest {
 
     /** Takes the spin lock of {@code token} as the engine does (white-box: I5). */
     private static void hold(CancellationToken token) {
-        assertThat(LOCK.compareAndSet((TokenNode) token, 0, 1)).as("lock of %s was free", token.name()).isTrue();
+        assertThat(((TokenNode) token).testHookTryLock()).as("lock of %s was free", token.name()).isTrue();
     }
 
     private static void release(CancellationToken token) {
-        LOCK.setRelease((TokenNode) token, 0);
+        ((TokenNode) token).testHookUnlock();
     }
 
     /**
