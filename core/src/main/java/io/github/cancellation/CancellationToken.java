@@ -200,6 +200,18 @@ public abstract sealed class CancellationToken implements AutoCloseable permits 
     public abstract void cancelAfter(Duration delay);
 
     /**
+     * Schedules cancellation of this token with kind {@link CancellationReason.Kind#TIMEOUT TIMEOUT}
+     * and the given message after the delay, like {@link #cancelAfter(Duration)} (the same timer,
+     * replaced by a later call of either form, counted by {@link #remaining()}). For deadlines that
+     * should say which deadline passed, such as a request's.
+     *
+     * @param delay how long until cancellation; zero or negative cancels at once
+     * @param message the message of the {@code TIMEOUT} reason
+     * @throws NullPointerException if {@code delay} or {@code message} is null
+     */
+    public abstract void cancelAfter(Duration delay, String message);
+
+    /**
      * Returns the time left until the earliest deadline of this token and its ancestors: a deadline
      * is set by {@link #child(Duration)}, {@link #child(String, Duration)} or {@link #cancelAfter}
      * (a later {@code cancelAfter} on the same token replaces its deadline, also with a later one).

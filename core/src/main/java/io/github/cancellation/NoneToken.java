@@ -36,6 +36,12 @@ final class NoneToken extends CancellationToken {
     }
 
     @Override
+    public void cancelAfter(Duration delay, String message) {
+        Objects.requireNonNull(delay, "delay must not be null");
+        Objects.requireNonNull(message, "message must not be null");
+    }
+
+    @Override
     public boolean cancel(CancellationReason reason) {
         Objects.requireNonNull(reason, "reason must not be null");
         return false;

@@ -44,6 +44,7 @@ final class Timers {
     static final class Timer implements Runnable, Consumer<CancellationReason> {
         private final TokenNode token;
         private final Duration delay;
+        private final @Nullable String message;
         /**
          * When the timer is due, in {@link System#nanoTime()} terms (wrapping arithmetic: compare by
          * subtraction). A zero or negative delay is due at creation.
@@ -51,9 +52,10 @@ final class Timers {
         private final long deadline;
         private volatile @Nullable ScheduledFuture<?> future;
 
-        Timer(TokenNode token, Duration delay, long nanos) {
+        Timer(TokenNode token, Duration delay, long nanos, @Nullable String message) {
             this.token = token;
             this.delay = delay;
+            this.message = message;
             this.deadline = System.nanoTime() + Math.max(nanos, 0L);
         }
 
@@ -68,7 +70,8 @@ final class Timers {
 
         @Override
         public void run() {
-            token.cancel(CancellationReason.of(CancellationReason.Kind.TIMEOUT, "timed out after " + delay));
+            token.cancel(CancellationReason.of(CancellationReason.Kind.TIMEOUT,
+                    message != null ? message : "timed out after " + delay));
         }
 
         /** Releases the timer; called on cancellation of the token and when replaced. */

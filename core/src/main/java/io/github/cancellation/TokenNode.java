@@ -1105,11 +1105,22 @@ final class TokenNode extends CancellationToken {
     @Override
     public void cancelAfter(Duration delay) {
         Objects.requireNonNull(delay, "delay must not be null");
+        scheduleTimer(delay, null);
+    }
+
+    @Override
+    public void cancelAfter(Duration delay, String message) {
+        Objects.requireNonNull(delay, "delay must not be null");
+        Objects.requireNonNull(message, "message must not be null");
+        scheduleTimer(delay, message);
+    }
+
+    private void scheduleTimer(Duration delay, @Nullable String message) {
         if (isCancelled()) {
             return;
         }
         long nanos = saturatedNanos(delay);
-        Timers.Timer t = new Timers.Timer(this, delay, nanos);
+        Timers.Timer t = new Timers.Timer(this, delay, nanos, message);
         if (nanos <= 0) {
             rare().timer = t;
             t.run();

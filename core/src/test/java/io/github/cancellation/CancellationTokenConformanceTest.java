@@ -522,6 +522,29 @@ class CancellationTokenConformanceTest {
             assertThat(CancellationToken.none().remaining()).isEmpty();
         }
 
+        /**
+         * {@code cancelAfter(delay, message)} is the same timer with the caller's message: it counts
+         * for {@code remaining()}, fires with {@code TIMEOUT} and that message, and a later call of
+         * either form replaces it.
+         */
+        @Test
+        void cancelAfterWithMessage_isADeadlineThatSaysWhich() throws InterruptedException {
+            CancellationToken token = CancellationToken.create("request");
+            token.cancelAfter(HOUR, "request deadline of 1h passed");
+            assertThat(token.remaining()).hasValueSatisfying(left -> assertThat(left).isLessThanOrEqualTo(HOUR));
+            token.cancelAfter(Duration.ofMillis(10), "request deadline of 10ms (header) passed");
+            assertThat(token.await(Duration.ofSeconds(10))).isTrue();
+            assertThat(token.reason()).hasValueSatisfying(reason -> {
+                assertThat(reason.kind()).isEqualTo(CancellationReason.Kind.TIMEOUT);
+                assertThat(reason.message()).contains("request deadline of 10ms (header) passed");
+            });
+            assertThat(token.remaining()).contains(Duration.ZERO);
+
+            CancellationToken.none().cancelAfter(Duration.ZERO, "ignored");
+            assertThat(CancellationToken.none().isCancelled()).isFalse();
+            assertThatThrownBy(() -> token.cancelAfter(HOUR, null)).isInstanceOf(NullPointerException.class);
+        }
+
         /** A {@code child(Duration)} reports at most its timeout, and more than nothing while it runs. */
         @Test
         void remaining_ofTimedChild_isAtMostItsTimeout() {
