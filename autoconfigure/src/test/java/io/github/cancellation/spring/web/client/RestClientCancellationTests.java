@@ -219,6 +219,26 @@ class RestClientCancellationTests {
             .isEqualTo("none");
     }
 
+    /**
+     * One deadline set at the edge bounds the whole chain: the request token of each hop (the
+     * starter's MVC request token, from the header) has less time left than its caller's, and so
+     * each outgoing call says less.
+     */
+    @Test
+    void aDeadlineTravelsDownAChainOfServicesAndShrinksAtEachHop() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest
+            .newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/chain/a"))
+            .header("Request-Timeout", "5000")
+            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        long[] seen = Stream.of(response.body().split(",")).mapToLong(Long::parseLong).toArray();
+        System.out.printf("Request-Timeout seen by A, B, C: %d, %d, %d ms%n", seen[0], seen[1], seen[2]);
+        assertThat(seen[0]).isEqualTo(5000);
+        assertThat(seen[1]).isLessThan(seen[0]).isGreaterThan(0);
+        assertThat(seen[2]).isLessThan(seen[1]).isGreaterThan(0);
+    }
+
     @Test
     void aCallerValueOfTheHeaderIsKeptOnlyWhenSmaller() {
         RestClient client = builder.clone().requestFactory(new JdkClientHttpRequestFactory()).build();
