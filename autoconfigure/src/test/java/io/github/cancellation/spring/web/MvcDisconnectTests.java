@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Client disconnect on Tomcat, per handler style: a raw socket sends a request and closes once the
  * handler has started. Where Tomcat gives a signal within the window, the token is cancelled with
  * {@code DISCONNECTED}; where it gives none, nothing is faked: the token is not cancelled. Prints
- * the detection latency of each cell (for the README table). Measured so far (Tomcat 11.0.22):
+ * the detection latency of each cell (for the README table). Measured so far (Tomcat 11.0.22, Jetty 12.1.10):
  * no signal for any style, not even a streaming body that keeps writing to the closed socket.
  * On Jetty 12 with {@code -Pjetty} (a profile, because with Jetty on the class path Spring Boot
  * prefers it over Tomcat and Reactor Netty in every test of the module).
