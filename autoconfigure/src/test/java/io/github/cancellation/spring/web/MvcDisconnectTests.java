@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * handler has started. Where Tomcat gives a signal within the window, the token is cancelled with
  * {@code DISCONNECTED}; where it gives none, nothing is faked: the token is not cancelled. Prints
  * the detection latency of each cell (for the README table). Measured so far (Tomcat 11.0.22, Jetty 12.1.10):
- * no signal for any style, not even a streaming body that keeps writing to the closed socket.
+ * no signal for any style. (The streaming body's one-byte flushes did not reach the client before
+ * Tomcat's 30 s async timeout in this setup, so no write failed either.)
  * On Jetty 12 with {@code -Pjetty} (a profile, because with Jetty on the class path Spring Boot
  * prefers it over Tomcat and Reactor Netty in every test of the module).
  */
