@@ -3,6 +3,7 @@ package io.github.cancellation.spring.web;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 import io.github.cancellation.CancellationReason.Kind;
 import io.github.cancellation.Scope;
@@ -28,8 +29,9 @@ import org.springframework.web.util.DisconnectedClientHelper;
  * Servlet {@code AsyncListener.onComplete}.
  *
  * <p>Signals used: an exception that Spring classifies as a client disconnect escaping the chain,
- * and {@code AsyncListener.onError} with one, cancel with {@code DISCONNECTED};
- * {@code AsyncListener.onTimeout} (the async request timeout) cancels with {@code TIMEOUT}. A
+ * {@code AsyncListener.onError} with one, and an {@code AsyncListener.onTimeout} that comes before
+ * the async timeout is due (Tomcat's way of ending an async request whose connection closed)
+ * cancel with {@code DISCONNECTED}; an {@code onTimeout} that is due cancels with {@code TIMEOUT}. A
  * request blocked in a plain handler gets no signal from the container before it writes.
  *
  * <p>Thread-safety: thread-safe; state lives in the request.
@@ -101,7 +103,7 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordere
             inFlight.close();
             return;
         }
-        context.addListener(new Listener(inFlight));
+        context.addListener(new Listener(inFlight, context.getTimeout(), System.nanoTime()));
     }
 
     /** Follows an async request to its end. */
@@ -109,8 +111,15 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordere
 
         private final InFlightRequest inFlight;
 
-        Listener(InFlightRequest inFlight) {
+        /** The async timeout when async processing started, in milliseconds; zero or less for none. */
+        private final long timeoutMillis;
+
+        private final long startNanos;
+
+        Listener(InFlightRequest inFlight, long timeoutMillis, long startNanos) {
             this.inFlight = inFlight;
+            this.timeoutMillis = timeoutMillis;
+            this.startNanos = startNanos;
         }
 
         @Override
@@ -118,9 +127,21 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordere
             inFlight.close();
         }
 
+        /**
+         * A timeout before the async timeout is due is how Tomcat reports that the connection of
+         * an async request closed (it times the request out at once); only a timeout that is due
+         * is a {@code TIMEOUT}.
+         */
         @Override
         public void onTimeout(AsyncEvent event) {
-            inFlight.cancel(Kind.TIMEOUT, "async request timeout (spring.mvc.async.request-timeout) passed");
+            long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+            if (timeoutMillis > 0 && elapsedMillis >= timeoutMillis) {
+                inFlight.cancel(Kind.TIMEOUT, "async request timeout (spring.mvc.async.request-timeout) passed");
+            }
+            else {
+                inFlight.cancel(Kind.DISCONNECTED, "client went away (the container ended async processing after "
+                        + elapsedMillis + " ms, before its timeout)");
+            }
         }
 
         @Override
