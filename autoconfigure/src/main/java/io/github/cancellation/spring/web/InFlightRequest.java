@@ -1,9 +1,6 @@
 package io.github.cancellation.spring.web;
 
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationReason.Kind;
@@ -13,7 +10,7 @@ import io.github.cancellation.spring.TrackedTask;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One request in flight: its token, its deadline timer and its tracking. Created by
+ * One request in flight: its token (whose own timer is the deadline) and its tracking. Created by
  * {@link RequestTokens#open}, closed exactly once when the response is complete (later calls do
  * nothing).
  *
@@ -31,8 +28,6 @@ final class InFlightRequest {
 
     /** The current deadline, from {@link #startNanos}; {@code Long.MAX_VALUE} for none. */
     private long deadlineNanos = Long.MAX_VALUE;
-
-    private @Nullable ScheduledFuture<?> timer;
 
     private @Nullable TrackedTask task;
 
@@ -55,33 +50,23 @@ final class InFlightRequest {
     void tightenDeadline(Duration timeout, String source) {
         long timeoutNanos = saturatedNanos(timeout);
         String message = "request deadline of " + RequestDeadlines.format(timeout) + " (" + source + ") passed";
-        boolean now = false;
+        long delay;
         synchronized (this) {
             if (closed || timeoutNanos >= deadlineNanos) {
                 return;
             }
             deadlineNanos = timeoutNanos;
-            if (timer != null) {
-                timer.cancel(false);
-                timer = null;
-            }
-            long delay = timeoutNanos - (System.nanoTime() - startNanos);
-            if (delay <= 0) {
-                now = true;
-            }
-            else {
-                try {
-                    timer = owner.timers().schedule(() -> cancel(Kind.TIMEOUT, message), delay, TimeUnit.NANOSECONDS);
-                }
-                catch (RejectedExecutionException ex) {
-                    // The application is closing: its token, and so this one, is cancelled already.
-                    now = true;
-                }
+            delay = timeoutNanos - (System.nanoTime() - startNanos);
+            if (delay > 0) {
+                // The token's own timer: remaining() sees the request deadline, so outgoing calls
+                // and queries made for this request are bounded by it; the timer goes with the
+                // token's close. Scheduled under the monitor, so a later, shorter deadline always
+                // replaces an earlier one; it runs no callback here.
+                token.cancelAfter(Duration.ofNanos(delay), message);
+                return;
             }
         }
-        if (now) {
-            cancel(Kind.TIMEOUT, message);
-        }
+        token.cancelAfter(Duration.ZERO, message); // already due: cancels now, outside the monitor
     }
 
     /**
@@ -119,10 +104,6 @@ final class InFlightRequest {
                 return;
             }
             closed = true;
-            if (timer != null) {
-                timer.cancel(false);
-                timer = null;
-            }
             ended = task;
             task = null;
         }
