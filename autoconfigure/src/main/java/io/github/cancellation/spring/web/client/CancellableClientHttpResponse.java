@@ -13,14 +13,13 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.client.ClientHttpResponse;
 
 /**
- * A response whose body is read under the call's token: each read runs through
- * {@link CancellationToken#call}, so an interrupt wakes a read blocked in the Reactor Netty or
- * Jetty client, and a read that fails because of the cancellation throws
- * {@link CancelledException} with the token's reason. A body abandoned that way is closed before
- * the response (whose {@code close()} would otherwise read the rest to reuse the connection), so
- * the connection is discarded, never pooled half-read. The JDK client's body stream, Apache
- * HttpClient's and {@code HttpURLConnection}'s ignore interrupts: a read blocked there ends when
- * the server sends or closes, and then reports the cancellation (README, "Outgoing HTTP calls").
+ * A response whose body is read under the call's token: a read that starts after the cancel fails
+ * at once, and each read runs through {@link CancellationToken#call}, so an interrupt reaches a read
+ * blocked in the socket (which wakes it on clients whose body streams honour interrupts, Jetty's
+ * for one). A read that fails because of the cancellation throws {@link CancelledException} with
+ * the token's reason. A body abandoned that way is closed before the response (whose
+ * {@code close()} would otherwise read the rest to reuse the connection), so the connection is
+ * discarded, never pooled half-read.
  *
  * <p>Thread-safety: read and closed by one thread, as any response.
  */

@@ -14,8 +14,8 @@ import org.springframework.http.client.ClientHttpResponse;
  * changes; under a cancelled token it fails with {@link io.github.cancellation.CancelledException}
  * and sends nothing; under a token with a deadline it sends the time left; while the exchange runs,
  * the token's cancellation interrupts the calling thread ({@link CancellationToken#call}), which
- * aborts the JDK, Reactor Netty and Jetty request factories; while the body is read, it interrupts
- * each read and closes the response, so a half-read connection is discarded, never pooled.
+ * aborts the JDK, Reactor Netty and Jetty request factories; while the body is read, see
+ * {@link CancellableClientHttpResponse}.
  * Stateless, so thread-safe.
  */
 final class CancellationClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {

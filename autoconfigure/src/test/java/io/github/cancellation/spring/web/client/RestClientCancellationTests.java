@@ -58,15 +58,16 @@ class RestClientCancellationTests {
      * The request factories; whether the cancel aborts an exchange still waiting for the response
      * head (an interrupt does, for the JDK, Reactor Netty and Jetty clients; not for Apache
      * HttpClient's classic blocking I/O nor {@code HttpURLConnection}); and whether it aborts a body
-     * read (Reactor Netty and Jetty; the JDK client's body stream ignores interrupts, and so do the
-     * other two).
+     * read while it is blocked (none is relied on: whether a blocked body read wakes on an
+     * interrupt differs between clients and versions, so the test closes the server after the
+     * cancel and checks that the caller then hears about the cancel, not an I/O error).
      */
     static Stream<Arguments> factories() {
         return Stream.of(
                 Arguments.of("jdk", (Supplier<ClientHttpRequestFactory>) JdkClientHttpRequestFactory::new, true, false),
                 Arguments.of("reactor-netty",
-                        (Supplier<ClientHttpRequestFactory>) ReactorClientHttpRequestFactory::new, true, true),
-                Arguments.of("jetty", (Supplier<ClientHttpRequestFactory>) JettyClientHttpRequestFactory::new, true, true),
+                        (Supplier<ClientHttpRequestFactory>) ReactorClientHttpRequestFactory::new, true, false),
+                Arguments.of("jetty", (Supplier<ClientHttpRequestFactory>) JettyClientHttpRequestFactory::new, true, false),
                 Arguments.of("apache-httpclient5",
                         (Supplier<ClientHttpRequestFactory>) HttpComponentsClientHttpRequestFactory::new, false, false),
                 Arguments.of("simple (HttpURLConnection)",
