@@ -39,7 +39,12 @@ public final class CancellationReason {
         /** Cancelled because the caller that started the work cancelled its own token. */
         CALLER,
         /** Cancelled by an operator through a management endpoint. */
-        ACTUATOR
+        ACTUATOR,
+        /**
+         * Cancelled because the client of the request the work serves went away (it closed or reset
+         * its connection) before the response was complete.
+         */
+        DISCONNECTED
     }
 
     private final Kind kind;

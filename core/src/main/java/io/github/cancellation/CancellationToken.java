@@ -199,6 +199,23 @@ public abstract sealed class CancellationToken implements AutoCloseable permits 
      */
     public abstract void cancelAfter(Duration delay);
 
+    /**
+     * Returns the time left until the earliest deadline of this token and its ancestors: a deadline
+     * is set by {@link #child(Duration)}, {@link #child(String, Duration)} or {@link #cancelAfter}
+     * (a later {@code cancelAfter} on the same token replaces its deadline, also with a later one).
+     * The result is never negative: zero once the earliest deadline has passed. Thread-safe,
+     * non-blocking and allocation-free when no deadline is set; it walks the ancestors, so it costs
+     * time in proportion to the depth, but nothing on tokens that do not call it.
+     *
+     * <p>Cancellation does not change the answer: a token cancelled before its deadline still reports
+     * the time left, and one cancelled without any deadline reports none; check {@link #isCancelled()}
+     * first when that matters. An {@link #anyOf} result is a root: its sources' deadlines are not
+     * its own. {@link #none()} has no deadline.
+     *
+     * @return the time left, or empty when neither this token nor an ancestor has a deadline
+     */
+    public abstract Optional<Duration> remaining();
+
     // ---------------------------------------------------------------- cancel and check
 
     /**

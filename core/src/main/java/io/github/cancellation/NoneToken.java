@@ -47,6 +47,11 @@ final class NoneToken extends CancellationToken {
     }
 
     @Override
+    public Optional<Duration> remaining() {
+        return Optional.empty();
+    }
+
+    @Override
     public Optional<CancellationReason> reason() {
         return Optional.empty();
     }

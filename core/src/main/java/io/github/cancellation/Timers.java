@@ -44,11 +44,22 @@ final class Timers {
     static final class Timer implements Runnable, Consumer<CancellationReason> {
         private final TokenNode token;
         private final Duration delay;
+        /**
+         * When the timer is due, in {@link System#nanoTime()} terms (wrapping arithmetic: compare by
+         * subtraction). A zero or negative delay is due at creation.
+         */
+        private final long deadline;
         private volatile @Nullable ScheduledFuture<?> future;
 
-        Timer(TokenNode token, Duration delay) {
+        Timer(TokenNode token, Duration delay, long nanos) {
             this.token = token;
             this.delay = delay;
+            this.deadline = System.nanoTime() + Math.max(nanos, 0L);
+        }
+
+        /** The deadline in {@link System#nanoTime()} terms; see {@link TokenNode#remaining()}. */
+        long deadline() {
+            return deadline;
         }
 
         void start(long nanos) {
@@ -69,6 +80,7 @@ final class Timers {
         void release() {
             ScheduledFuture<?> f = future;
             if (f != null) {
+                future = null;
                 f.cancel(false);
             }
         }

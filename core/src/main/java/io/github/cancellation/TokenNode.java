@@ -128,6 +128,12 @@ final class TokenNode extends CancellationToken {
     private @Nullable TokenNode prevSibling;
     private @Nullable TokenNode nextSibling;
     private @Nullable CallbackNode callbacks;
+    /**
+     * The deadline set by the latest {@code cancelAfter} (SPEC {@code remaining()}), kept after the
+     * timer fired or was released; null on tokens that never had one. Written under the lock (or,
+     * for a timer due at once, just before it fires), read without it.
+     */
+    private volatile Timers.@Nullable Timer timer;
 
     private TokenNode(@Nullable TokenNode parent, AtomicInteger epoch, @Nullable String name,
             @Nullable CancellationReason reason, int seenEpoch, boolean onlyChild) {
@@ -595,7 +601,11 @@ final class TokenNode extends CancellationToken {
                 return false;
             }
             if (parent == null || linked) {
-                CallbackNode replaced = replaceTimers ? removeTimers() : null;
+                CallbackNode replaced = null;
+                if (replaceTimers) {
+                    replaced = removeTimers();
+                    timer = (Timers.Timer) node.callback;
+                }
                 CallbackNode first = callbacks;
                 node.next = first;
                 if (first != null) {
@@ -702,15 +712,31 @@ final class TokenNode extends CancellationToken {
             return;
         }
         long nanos = saturatedNanos(delay);
-        Timers.Timer timer = new Timers.Timer(this, delay);
+        Timers.Timer t = new Timers.Timer(this, delay, nanos);
         if (nanos <= 0) {
-            timer.run();
+            timer = t;
+            t.run();
             return;
         }
-        timer.start(nanos);
-        if (!attach(new CallbackNode(this, timer), true)) {
-            timer.release();
+        t.start(nanos);
+        if (!attach(new CallbackNode(this, t), true)) {
+            t.release();
         }
+    }
+
+    @Override
+    public Optional<Duration> remaining() {
+        Timers.Timer earliest = null;
+        for (TokenNode n = this; n != null; n = n.parent) {
+            Timers.Timer t = n.timer;
+            if (t != null && (earliest == null || t.deadline() - earliest.deadline() < 0)) {
+                earliest = t;
+            }
+        }
+        if (earliest == null) {
+            return Optional.empty();
+        }
+        return Optional.of(Duration.ofNanos(Math.max(0L, earliest.deadline() - System.nanoTime())));
     }
 
     // ------------------------------------------------------------------ introspection

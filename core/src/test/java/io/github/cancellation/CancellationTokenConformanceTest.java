@@ -495,6 +495,171 @@ class CancellationTokenConformanceTest {
         }
     }
 
+    // ====================================================================== remaining()
+
+    /**
+     * SPEC second wave, "Token": {@code remaining()} is the time left until the earliest deadline of
+     * the token and its ancestors; empty without one; never negative.
+     */
+    @Nested
+    class Remaining {
+
+        private static final Duration HOUR = Duration.ofHours(1);
+
+        /** A token without a deadline, anywhere on its path to the root, has no time limit. */
+        @Test
+        void remaining_withoutAnyDeadline_isEmpty() {
+            CancellationToken root = CancellationToken.create("root");
+            CancellationToken grandchild = root.child().child("grandchild");
+
+            assertThat(root.remaining()).isEmpty();
+            assertThat(grandchild.remaining()).isEmpty();
+        }
+
+        /** {@code none()} never has a deadline. */
+        @Test
+        void remaining_ofNone_isEmpty() {
+            assertThat(CancellationToken.none().remaining()).isEmpty();
+        }
+
+        /** A {@code child(Duration)} reports at most its timeout, and more than nothing while it runs. */
+        @Test
+        void remaining_ofTimedChild_isAtMostItsTimeout() {
+            CancellationToken child = CancellationToken.create().child("timed", HOUR);
+            try {
+                assertThat(child.remaining()).hasValueSatisfying(left ->
+                        assertThat(left).isLessThanOrEqualTo(HOUR).isGreaterThan(HOUR.minusMinutes(1)));
+            } finally {
+                child.close();
+            }
+        }
+
+        /**
+         * A descendant sees the earliest deadline of its ancestors, whichever level set it; a child
+         * with a later deadline of its own does not extend its parent's.
+         */
+        @Test
+        void remaining_ofDescendant_isTheEarliestDeadlineOfItsAncestors() {
+            CancellationToken root = CancellationToken.create("root");
+            root.cancelAfter(HOUR.multipliedBy(3));
+            CancellationToken middle = root.child("middle", Duration.ofMinutes(10));
+            CancellationToken leaf = middle.child().child("leaf", HOUR);
+            try {
+                assertThat(leaf.remaining()).hasValueSatisfying(left ->
+                        assertThat(left).isLessThanOrEqualTo(Duration.ofMinutes(10)).isGreaterThan(Duration.ofMinutes(9)));
+                assertThat(root.remaining()).hasValueSatisfying(left ->
+                        assertThat(left).isGreaterThan(HOUR.multipliedBy(2)));
+            } finally {
+                root.close();
+            }
+        }
+
+        /** A parent's deadline reaches a child created before the deadline was set. */
+        @Test
+        void remaining_ofChild_seesADeadlineSetOnItsParentLater() {
+            CancellationToken parent = CancellationToken.create("parent");
+            CancellationToken child = parent.child("child");
+            assertThat(child.remaining()).isEmpty();
+
+            parent.cancelAfter(HOUR);
+            try {
+                assertThat(child.remaining()).hasValueSatisfying(left -> assertThat(left).isLessThanOrEqualTo(HOUR));
+            } finally {
+                parent.close();
+            }
+        }
+
+        /** A later {@code cancelAfter} replaces the deadline: a shorter one, and a longer one too. */
+        @Test
+        void remaining_afterALaterCancelAfter_isTheNewDeadline() {
+            CancellationToken token = CancellationToken.create("t");
+            try {
+                token.cancelAfter(HOUR);
+                token.cancelAfter(Duration.ofMinutes(1));
+                assertThat(token.remaining()).hasValueSatisfying(left ->
+                        assertThat(left).isLessThanOrEqualTo(Duration.ofMinutes(1)));
+
+                token.cancelAfter(HOUR.multipliedBy(2));
+                assertThat(token.remaining()).hasValueSatisfying(left -> assertThat(left).isGreaterThan(HOUR));
+            } finally {
+                token.close();
+            }
+        }
+
+        /** Once the deadline has passed (the timer fired), the time left is zero, never negative. */
+        @Test
+        void remaining_onceTheDeadlinePassed_isZero() throws Exception {
+            CancellationToken parent = CancellationToken.create("parent");
+            CancellationToken timed = parent.child("timed", Duration.ofMillis(5));
+            CancellationToken below = timed.child("below");
+
+            assertThat(timed.await(LONG)).isTrue();
+
+            assertThat(timed.remaining()).contains(Duration.ZERO);
+            assertThat(below.remaining()).contains(Duration.ZERO);
+            assertThat(parent.remaining()).isEmpty();
+        }
+
+        /** A zero or negative delay is a deadline already passed: zero, never negative. */
+        @Test
+        void remaining_afterZeroOrNegativeDelay_isZero() {
+            CancellationToken zero = CancellationToken.create();
+            CancellationToken negative = CancellationToken.create();
+            CancellationToken hugeNegative = CancellationToken.create();
+
+            zero.cancelAfter(Duration.ZERO);
+            negative.cancelAfter(Duration.ofSeconds(-1));
+            hugeNegative.cancelAfter(Duration.ofSeconds(Long.MIN_VALUE));
+
+            assertThat(zero.remaining()).contains(Duration.ZERO);
+            assertThat(negative.remaining()).contains(Duration.ZERO);
+            assertThat(hugeNegative.remaining()).contains(Duration.ZERO);
+        }
+
+        /** A delay too large for nanoseconds saturates: a deadline centuries away, still positive. */
+        @Test
+        void remaining_afterHugeDelay_isLargeAndPositive() {
+            CancellationToken token = CancellationToken.create();
+            try {
+                token.cancelAfter(Duration.ofSeconds(Long.MAX_VALUE));
+                assertThat(token.remaining()).hasValueSatisfying(left ->
+                        assertThat(left).isGreaterThan(Duration.ofDays(365 * 200)));
+            } finally {
+                token.close();
+            }
+        }
+
+        /**
+         * Cancellation does not change the answer: a token cancelled early keeps its deadline, and one
+         * cancelled without a deadline still has none. {@code cancelAfter} on a cancelled token sets none.
+         */
+        @Test
+        void remaining_afterCancellation_isUnchanged() {
+            CancellationToken timed = CancellationToken.create().child("timed", HOUR);
+            CancellationToken plain = CancellationToken.create("plain");
+
+            timed.cancel();
+            plain.cancel();
+            plain.cancelAfter(HOUR);
+
+            assertThat(timed.remaining()).hasValueSatisfying(left -> assertThat(left).isGreaterThan(HOUR.minusMinutes(1)));
+            assertThat(plain.remaining()).isEmpty();
+        }
+
+        /** An {@code anyOf} result is a root: it does not take its sources' deadlines. */
+        @Test
+        void remaining_ofAnyOf_ignoresTheSourcesDeadlines() {
+            CancellationToken source = CancellationToken.create().child("source", HOUR);
+            CancellationToken any = CancellationToken.anyOf(source);
+            try {
+                assertThat(any.remaining()).isEmpty();
+            } finally {
+                any.close();
+                source.close();
+            }
+        }
+    }
+
     // ====================================================================== anyOf
 
     @Nested
@@ -924,11 +1089,29 @@ class CancellationTokenConformanceTest {
             });
         }
 
-        /** The kinds are exactly the six bounded values of the SPEC, so a kind can be a metric tag. */
+        /**
+         * The kinds are exactly the seven bounded values of the SPEC, so a kind can be a metric tag;
+         * {@code DISCONNECTED} (second wave) comes last, so the first wave's ordinals are unchanged.
+         */
         @Test
-        void kind_values_areTheSixBoundedKinds() {
-            assertThat(EnumSet.allOf(Kind.class)).containsExactlyInAnyOrder(
-                    Kind.MANUAL, Kind.CLOSED, Kind.TIMEOUT, Kind.SHUTDOWN, Kind.CALLER, Kind.ACTUATOR);
+        void kind_values_areTheSevenBoundedKindsInOrder() {
+            assertThat(Kind.values()).containsExactly(
+                    Kind.MANUAL, Kind.CLOSED, Kind.TIMEOUT, Kind.SHUTDOWN, Kind.CALLER, Kind.ACTUATOR,
+                    Kind.DISCONNECTED);
+        }
+
+        /** A token cancelled because its client went away reports kind DISCONNECTED to every descendant. */
+        @Test
+        void cancel_withDisconnected_descendantsReportIt() {
+            CancellationToken request = CancellationToken.create("request");
+            CancellationToken work = request.child("work");
+
+            request.cancel(CancellationReason.of(Kind.DISCONNECTED, "client closed the connection"));
+
+            assertThat(work.reason()).hasValueSatisfying(r -> {
+                assertThat(r.kind()).isEqualTo(Kind.DISCONNECTED);
+                assertThat(r.origin()).isEqualTo("request");
+            });
         }
 
         /** {@code of(kind, message)} gives a reason with that kind and message and no cause. */
