@@ -12,6 +12,11 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.cancellation.CancellationReason;
@@ -109,20 +114,23 @@ final class CancellableStatements {
         }
         Execution execution = new Execution(statement);
         Registration registration = token.onCancel(execution::cancel);
+        Throwable failure = null;
         try {
             return invokeTarget(statement, method, args);
         }
         catch (SQLException ex) {
-            if (token.isCancelled()) {
-                throw new CancelledException(cancelledReason(token), ex);
-            }
+            failure = token.isCancelled() ? new CancelledException(cancelledReason(token), ex) : ex;
+            throw failure;
+        }
+        catch (Throwable ex) {
+            failure = ex;
             throw ex;
         }
         finally {
             registration.unregister();
             execution.finish(); // invariant 2
             if (originalTimeout >= 0) {
-                restoreTimeout(statement, originalTimeout); // invariant 3
+                restoreTimeout(statement, originalTimeout, failure); // invariant 3
             }
         }
     }
@@ -131,9 +139,19 @@ final class CancellableStatements {
         return token.reason().orElseThrow(() -> new IllegalStateException("a cancelled token has a reason"));
     }
 
-    private static void restoreTimeout(Statement statement, int seconds) throws SQLException {
-        if (!statement.isClosed()) {
-            statement.setQueryTimeout(seconds);
+    /** Restores the timeout; a failure to do so is added to the call's own failure, if there is one. */
+    private static void restoreTimeout(Statement statement, int seconds, @Nullable Throwable failure)
+            throws SQLException {
+        try {
+            if (!statement.isClosed()) {
+                statement.setQueryTimeout(seconds);
+            }
+        }
+        catch (SQLException ex) {
+            if (failure == null) {
+                throw ex;
+            }
+            failure.addSuppressed(ex);
         }
     }
 
@@ -143,7 +161,9 @@ final class CancellableStatements {
      * callback wins (it calls {@code Statement.cancel()} in between), {@code RUNNING -> DONE} when
      * the call ends first. {@link #finish()} returns only once no cancel can still be sent: it waits
      * for a {@code Statement.cancel()} that the callback has begun (driver cancels are short: a
-     * flag, or one request on a second connection for PostgreSQL).
+     * flag for H2, one request on a second connection for PostgreSQL, bounded by the driver's
+     * cancel timeout). The cancel itself runs on a {@link #CANCELLERS} thread, never on the
+     * cancelling thread, which may be the token timer shared by every deadline.
      */
     private static final class Execution {
 
@@ -151,6 +171,18 @@ final class CancellableStatements {
         private static final int CANCELLING = 1;
         private static final int CANCELLED = 2;
         private static final int DONE = 3;
+
+        /**
+         * Threads that send {@code Statement.cancel()}: daemon, created on demand, gone after a minute
+         * idle, so that a slow cancel (a network round trip) never blocks the thread that cancels
+         * the token.
+         */
+        private static final Executor CANCELLERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), (task) -> {
+                    Thread thread = new Thread(task, "cancellation-jdbc-cancel");
+                    thread.setDaemon(true);
+                    return thread;
+                });
 
         private final Statement statement;
         private final AtomicInteger state = new AtomicInteger(RUNNING);
@@ -160,11 +192,20 @@ final class CancellableStatements {
             this.statement = statement;
         }
 
-        /** The token's callback: runs on the cancelling thread. */
+        /** The token's callback: runs on the cancelling thread and hands the cancel to a canceller. */
         void cancel(CancellationReason reason) {
             if (!this.state.compareAndSet(RUNNING, CANCELLING)) {
                 return;
             }
+            try {
+                CANCELLERS.execute(() -> sendCancel(reason));
+            }
+            catch (RejectedExecutionException ex) {
+                sendCancel(reason); // no thread to be had: send it from here rather than not at all
+            }
+        }
+
+        private void sendCancel(CancellationReason reason) {
             try {
                 this.statement.cancel();
             }
