@@ -2,12 +2,18 @@ package io.github.cancellation.spring.jdbc;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfigMXBean;
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.cancellation.CancellationReason;
+import io.github.cancellation.CancellationToken;
+import io.github.cancellation.CancelledException;
+import io.github.cancellation.Scope;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -19,6 +25,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.DataSourceUnwrapper;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.JdbcTemplateAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.health.DataSourceHealthContributorAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.metrics.DataSourcePoolMetricsAutoConfiguration;
 import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadata;
@@ -26,9 +33,11 @@ import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
 import org.springframework.boot.jdbc.metadata.HikariDataSourcePoolMetadata;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * The JDBC auto-configuration with Boot's own DataSource (HikariCP over H2): it wraps the bean,
@@ -87,6 +96,25 @@ class CancellationJdbcAutoConfigurationTests {
             HealthIndicator health = context.getBean("dbHealthContributor", HealthIndicator.class);
             assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
         });
+    }
+
+    @Test
+    void jdbcTemplateUnderADeadlineShouldFailWithCancelledExceptionNotADataAccessException() {
+        this.contextRunner.withConfiguration(AutoConfigurations.of(JdbcTemplateAutoConfiguration.class))
+            .run((context) -> {
+                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                try (CancellationToken token = CancellationToken.create("request").child(Duration.ofMillis(300));
+                        Scope scope = token.bind()) {
+                    assertThatExceptionOfType(CancelledException.class)
+                        .isThrownBy(() -> jdbc.queryForObject(
+                                "SELECT SUM(X) FROM SYSTEM_RANGE(1, 1000000000000)", Long.class))
+                        .satisfies((ex) -> {
+                            assertThat(ex.reason().kind()).isEqualTo(CancellationReason.Kind.TIMEOUT);
+                            assertThat(ex.getCause()).isInstanceOf(SQLException.class);
+                        });
+                }
+                assertThat(jdbc.queryForObject("SELECT 1", Integer.class)).isEqualTo(1);
+            });
     }
 
     @Test

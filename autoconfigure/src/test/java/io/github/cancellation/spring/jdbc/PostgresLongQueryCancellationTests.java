@@ -7,10 +7,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 import com.zaxxer.hikari.HikariDataSource;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-
-import static org.assertj.core.api.Assertions.fail;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The long-query contract on PostgreSQL, whose {@code Statement.cancel()} sends a cancel request
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.fail;
  * {@code CANCELLATION_POSTGRES_PASSWORD}) is set; fails without it when
  * {@code CANCELLATION_POSTGRES_REQUIRED=true} (CI), and is skipped otherwise.
  */
+@ExtendWith(PostgresLongQueryCancellationTests.PostgresAvailable.class)
 class PostgresLongQueryCancellationTests extends LongQueryCancellationContract {
 
     static final String HOW_TO_RUN = "PostgreSQL tests need CANCELLATION_POSTGRES_URL (a jdbc:postgresql:// URL), "
@@ -32,14 +34,8 @@ class PostgresLongQueryCancellationTests extends LongQueryCancellationContract {
     private static String password;
 
     @BeforeAll
-    static void requirePostgres() {
+    static void readConnectionSettings() {
         url = System.getenv("CANCELLATION_POSTGRES_URL");
-        if (url == null || url.isBlank()) {
-            if ("true".equalsIgnoreCase(System.getenv("CANCELLATION_POSTGRES_REQUIRED"))) {
-                fail("CANCELLATION_POSTGRES_REQUIRED=true but CANCELLATION_POSTGRES_URL is not set. " + HOW_TO_RUN);
-            }
-            Assumptions.abort("Skipped: " + HOW_TO_RUN);
-        }
         user = System.getenv().getOrDefault("CANCELLATION_POSTGRES_USER", "");
         password = System.getenv().getOrDefault("CANCELLATION_POSTGRES_PASSWORD", "");
     }
@@ -83,5 +79,26 @@ class PostgresLongQueryCancellationTests extends LongQueryCancellationContract {
     @Override
     String databaseName() {
         return "PostgreSQL (pgjdbc " + org.postgresql.util.DriverInfo.DRIVER_VERSION + ")";
+    }
+
+    /**
+     * Runs the tests when {@code CANCELLATION_POSTGRES_URL} is set; otherwise fails them when
+     * {@code CANCELLATION_POSTGRES_REQUIRED=true} and skips them, saying how to run them, when not.
+     */
+    static final class PostgresAvailable implements ExecutionCondition {
+
+        @Override
+        public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            String configured = System.getenv("CANCELLATION_POSTGRES_URL");
+            if (configured != null && !configured.isBlank()) {
+                return ConditionEvaluationResult.enabled("CANCELLATION_POSTGRES_URL is set");
+            }
+            if ("true".equalsIgnoreCase(System.getenv("CANCELLATION_POSTGRES_REQUIRED"))) {
+                throw new IllegalStateException(
+                        "CANCELLATION_POSTGRES_REQUIRED=true but CANCELLATION_POSTGRES_URL is not set. " + HOW_TO_RUN);
+            }
+            System.out.println("Skipped: " + HOW_TO_RUN);
+            return ConditionEvaluationResult.disabled("Skipped: " + HOW_TO_RUN);
+        }
     }
 }
