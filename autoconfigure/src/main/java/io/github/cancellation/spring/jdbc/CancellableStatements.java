@@ -68,7 +68,7 @@ final class CancellableStatements {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, seconds));
     }
 
-    private static @Nullable Object invokeTarget(Object target, Method method, @Nullable Object[] args)
+    private static @Nullable Object invokeTarget(Object target, Method method, @Nullable Object @Nullable [] args)
             throws Throwable {
         try {
             return method.invoke(target, args);
@@ -79,7 +79,7 @@ final class CancellableStatements {
     }
 
     /** Object methods of a proxy: identity semantics, and a toString that names the target. */
-    private static @Nullable Object objectMethod(Object proxy, Object target, Method method, @Nullable Object[] args) {
+    private static @Nullable Object objectMethod(Object proxy, Object target, Method method, @Nullable Object @Nullable [] args) {
         return switch (method.getName()) {
             case "equals" -> proxy == args[0];
             case "hashCode" -> System.identityHashCode(proxy);
@@ -96,7 +96,7 @@ final class CancellableStatements {
      * reflective call itself (one thread-local read and one comparison on top); otherwise the
      * invariants of the class header.
      */
-    static @Nullable Object execute(Statement statement, Method method, @Nullable Object[] args) throws Throwable {
+    static @Nullable Object execute(Statement statement, Method method, @Nullable Object @Nullable [] args) throws Throwable {
         CancellationToken token = CancellationToken.current();
         if (token == CancellationToken.none()) {
             return invokeTarget(statement, method, args);
@@ -250,7 +250,7 @@ final class CancellableStatements {
         }
 
         @Override
-        public @Nullable Object invoke(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+        public @Nullable Object invoke(Object proxy, Method method, @Nullable Object @Nullable [] args) throws Throwable {
             if (isObjectMethod(method)) {
                 return objectMethod(proxy, this.target, method, args);
             }
@@ -289,7 +289,7 @@ final class CancellableStatements {
         }
 
         @Override
-        public @Nullable Object invoke(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+        public @Nullable Object invoke(Object proxy, Method method, @Nullable Object @Nullable [] args) throws Throwable {
             if (isObjectMethod(method)) {
                 return objectMethod(proxy, this.target, method, args);
             }
