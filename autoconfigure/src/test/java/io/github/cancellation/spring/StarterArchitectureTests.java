@@ -96,7 +96,10 @@ class StarterArchitectureTests {
             "BeanPostProcessor (static @Bean) giving @Async invocations their tokens; package-private",
             CancellationSchedulingConfigurer.class,
             "a SchedulingConfigurer: Spring applies every one of them, so a user's would not replace it anyway; "
-                    + "package-private (switched off with cancellation.scheduling.enabled=false)");
+                    + "package-private (switched off with cancellation.scheduling.enabled=false)",
+            packagePrivateType("io.github.cancellation.spring.jdbc.CancellableDataSourcePostProcessor"),
+            "BeanPostProcessor (static @Bean) wrapping DataSource beans; package-private "
+                    + "(switched off with cancellation.jdbc.enabled=false)");
 
     /**
      * Infrastructure of the request tokens (issue 13), by name: package-private types of the
@@ -288,6 +291,16 @@ class StarterArchitectureTests {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** A package-private type of a sub-package, which this test cannot name in code. */
+    private static Class<?> packagePrivateType(String name) {
+        try {
+            return Class.forName(name, false, StarterArchitectureTests.class.getClassLoader());
+        }
+        catch (ClassNotFoundException ex) {
+            throw new IllegalStateException("infrastructure type " + name + " is missing", ex);
+        }
+    }
 
     private static DescribedPredicate<JavaClass> nameIn(Set<String> names) {
         return DescribedPredicate.describe("one of " + names, (javaClass) -> names.contains(javaClass.getName()));
