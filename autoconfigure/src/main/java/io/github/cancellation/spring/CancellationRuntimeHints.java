@@ -13,7 +13,8 @@ import org.springframework.aot.hint.TypeReference;
  * What a GraalVM native image of an application with the starter needs beyond what Spring's AOT
  * processing infers: field access for the classes that update their fields through a
  * {@link java.lang.invoke.VarHandle} (the token's engine in core, and the starter's per-invocation
- * records). Everything else the starter uses is found by Spring AOT already: its configuration
+ * records), and the JDK proxies that make JDBC statements follow the current token (a connection
+ * and its three kinds of statement). Everything else the starter uses is found by Spring AOT already: its configuration
  * properties (binding hints), the endpoint's operations and results, the service-loaded
  * {@code ThreadLocalAccessor}.
  *
@@ -30,10 +31,17 @@ final class CancellationRuntimeHints implements RuntimeHintsRegistrar {
             "io.github.cancellation.spring.CancellationMetrics$TaskTiming",
             "io.github.cancellation.spring.TrackedTask");
 
+    /** The interfaces of the JDK proxies around JDBC connections and statements, one proxy each. */
+    static final List<String> JDBC_PROXY_INTERFACES = List.of("java.sql.Connection", "java.sql.Statement",
+            "java.sql.PreparedStatement", "java.sql.CallableStatement");
+
     @Override
     public void registerHints(RuntimeHints hints, @Nullable ClassLoader classLoader) {
         for (String type : VAR_HANDLE_CLASSES) {
             hints.reflection().registerType(TypeReference.of(type), MemberCategory.ACCESS_DECLARED_FIELDS);
+        }
+        for (String type : JDBC_PROXY_INTERFACES) {
+            hints.proxies().registerJdkProxy(TypeReference.of(type));
         }
     }
 }

@@ -47,6 +47,15 @@ class CancellationRuntimeHintsTests {
     }
 
     @Test
+    void theJdbcProxiesAreHinted() {
+        for (Class<?> type : new Class<?>[] { java.sql.Connection.class, java.sql.Statement.class,
+                java.sql.PreparedStatement.class, java.sql.CallableStatement.class }) {
+            assertThat(RuntimeHintsPredicates.proxies().forInterfaces(type)).as("a JDK proxy of %s", type)
+                .accepts(hints);
+        }
+    }
+
+    @Test
     void theAutoConfigurationImportsTheHints() {
         ImportRuntimeHints imported = CancellationAutoConfiguration.class.getAnnotation(ImportRuntimeHints.class);
         assertThat(imported).isNotNull();
