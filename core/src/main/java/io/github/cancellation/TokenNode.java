@@ -245,8 +245,12 @@ final class TokenNode extends CancellationToken {
     private TokenNode(@Nullable TokenNode parent, State state, @Nullable String name, boolean onlyChild) {
         this.parent = parent;
         this.onlyChild = onlyChild;
-        this.extra = name;
-        this.state = state;
+        // Plain stores: a volatile store here would cost every child() a full fence. The node reaches
+        // other threads through whatever hands it over (a happens-before edge), as any object does;
+        // the release fence keeps even a racy handover from showing these fields unset.
+        EXTRA.set(this, name);
+        STATE.set(this, state);
+        VarHandle.releaseFence();
     }
 
     static TokenNode newRoot(@Nullable String name) {
