@@ -2,10 +2,8 @@ package io.github.cancellation.spring.web;
 
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
-import io.github.cancellation.spring.CancellationTaskTracker;
 
 import org.springframework.beans.factory.ListableBeanFactory;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -13,7 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.web.reactive.DispatcherHandler;
 import org.springframework.web.reactive.result.method.annotation.RequestMappingHandlerMapping;
 
@@ -34,15 +32,10 @@ import org.springframework.web.reactive.result.method.annotation.RequestMappingH
 @ConditionalOnBean(CancellationToken.class)
 @ConditionalOnBooleanProperty(name = { "cancellation.enabled", "cancellation.web.enabled" }, matchIfMissing = true)
 @EnableConfigurationProperties(CancellationWebProperties.class)
+@Import(RequestTokensConfiguration.class)
 public final class CancellationWebFluxAutoConfiguration {
 
     CancellationWebFluxAutoConfiguration() {
-    }
-
-    @Bean
-    RequestTokens cancellationRequestTokens(ObjectProvider<CancellationToken> applicationToken,
-            ObjectProvider<CancellationTaskTracker> tracker, CancellationWebProperties properties) {
-        return new RequestTokens(applicationToken.getObject(), tracker.getIfUnique(), properties);
     }
 
     @Bean
@@ -65,23 +58,5 @@ public final class CancellationWebFluxAutoConfiguration {
     @Bean
     WebFluxCancelledExceptionHandler cancellationCancelledExceptionHandler() {
         return new WebFluxCancelledExceptionHandler();
-    }
-
-    @Bean
-    RequestShutdownLifecycle cancellationRequestShutdownLifecycle(RequestTokens tokens,
-            CancellationWebProperties properties) {
-        return new RequestShutdownLifecycle(tokens, properties.getShutdownGrace());
-    }
-
-    /** The request meters, when Micrometer is present. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
-    @ConditionalOnBooleanProperty(name = "cancellation.metrics.enabled", matchIfMissing = true)
-    static class MetricsConfiguration {
-
-        @Bean
-        RequestMetrics cancellationRequestMetrics(RequestTokens tokens) {
-            return new RequestMetrics(tokens);
-        }
     }
 }

@@ -2,10 +2,8 @@ package io.github.cancellation.spring.web;
 
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
-import io.github.cancellation.spring.CancellationTaskTracker;
 
 import org.springframework.beans.factory.ListableBeanFactory;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -14,7 +12,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.Ordered;
 import org.springframework.web.servlet.DispatcherServlet;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
@@ -36,18 +34,13 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
 @ConditionalOnBean(CancellationToken.class)
 @ConditionalOnBooleanProperty(name = { "cancellation.enabled", "cancellation.web.enabled" }, matchIfMissing = true)
 @EnableConfigurationProperties(CancellationWebProperties.class)
+@Import(RequestTokensConfiguration.class)
 public final class CancellationWebMvcAutoConfiguration {
 
     /** Order of the request token filter: early, so that every later filter runs under the token. */
     public static final int FILTER_ORDER = Ordered.HIGHEST_PRECEDENCE + 10;
 
     CancellationWebMvcAutoConfiguration() {
-    }
-
-    @Bean
-    RequestTokens cancellationRequestTokens(ObjectProvider<CancellationToken> applicationToken,
-            ObjectProvider<CancellationTaskTracker> tracker, CancellationWebProperties properties) {
-        return new RequestTokens(applicationToken.getObject(), tracker.getIfUnique(), properties);
     }
 
     /**
@@ -70,23 +63,5 @@ public final class CancellationWebMvcAutoConfiguration {
     @Bean
     MvcRequestTokenConfigurer cancellationRequestTokenConfigurer(RequestTokens tokens) {
         return new MvcRequestTokenConfigurer(tokens);
-    }
-
-    @Bean
-    RequestShutdownLifecycle cancellationRequestShutdownLifecycle(RequestTokens tokens,
-            CancellationWebProperties properties) {
-        return new RequestShutdownLifecycle(tokens, properties.getShutdownGrace());
-    }
-
-    /** The request meters, when Micrometer is present. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
-    @ConditionalOnBooleanProperty(name = "cancellation.metrics.enabled", matchIfMissing = true)
-    static class MetricsConfiguration {
-
-        @Bean
-        RequestMetrics cancellationRequestMetrics(RequestTokens tokens) {
-            return new RequestMetrics(tokens);
-        }
     }
 }
