@@ -161,6 +161,10 @@ final class DemoProcess implements AutoCloseable {
         return send(HttpRequest.newBuilder(uri(path)).GET());
     }
 
+    HttpResponse<String> get(String path, String header, String value) throws IOException {
+        return send(HttpRequest.newBuilder(uri(path)).header(header, value).GET());
+    }
+
     HttpResponse<String> post(String path) throws IOException {
         return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()));
     }
