@@ -785,7 +785,7 @@ final class TokenNode extends CancellationToken {
             stripes = inflate();
         }
         int mask = stripes.length - 1;
-        int i = (int) Thread.currentThread().getId() & mask;
+        int i = (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> 40) & mask; // spread ids
         for (int spins = 0; ; spins++) {
             if (STRIPE_LOCK.compareAndSet(stripes[i], 0, 1)) {
                 return (byte) (IN_STRIPE + i);
