@@ -66,30 +66,6 @@ final class StuckServer implements AutoCloseable {
         return requestHeads.take();
     }
 
-    /** Connections that the client has not closed (as far as a read of the server side tells). */
-    int openConnections() {
-        int open = 0;
-        for (Socket socket : connections) {
-            if (!socket.isClosed() && !peerClosed(socket)) {
-                open++;
-            }
-        }
-        return open;
-    }
-
-    private static boolean peerClosed(Socket socket) {
-        try {
-            socket.setSoTimeout(1);
-            return socket.getInputStream().read() == -1;
-        }
-        catch (java.net.SocketTimeoutException ex) {
-            return false;
-        }
-        catch (IOException ex) {
-            return true;
-        }
-    }
-
     private void acceptLoop() {
         while (!server.isClosed()) {
             try {
