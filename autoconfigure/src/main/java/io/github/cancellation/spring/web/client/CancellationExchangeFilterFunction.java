@@ -21,7 +21,7 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
  * {@code none()} nothing changes; under a cancelled token the exchange fails with
  * {@link CancelledException} and sends nothing; under a token with a deadline it sends the time
  * left; when the token is cancelled while the exchange or its body is in flight, the subscription
- * is cancelled (Reactor Netty then closes the connection instead of pooling it half-read) and the
+ * is cancelled (Reactor Netty then never pools the half-read connection) and the
  * caller gets {@link CancelledException} with the token's reason. Every registration on the token
  * ends with the exchange or the body. Stateless, so thread-safe.
  */
