@@ -120,10 +120,11 @@ final class RequestTokens implements ActiveTokenSource, DisposableBean {
 
     /** Called once per request by {@link InFlightRequest#close()}, with the reason it ended with. */
     void ended(@Nullable CancellationReason reason) {
-        open.decrementAndGet();
+        // Counted before it stops being open: once the open count is back down, every count is in.
         if (reason != null && reason.kind() != Kind.CLOSED) {
             cancelled[reason.kind().ordinal()].increment();
         }
+        open.decrementAndGet();
     }
 
     /**
