@@ -161,7 +161,9 @@ public final class CancellationMetrics implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         ActiveTokens active = new ActiveTokens(tokens, sources.get());
+        // Held strongly: a gauge holds its object weakly, and nothing else refers to this one.
         Gauge.builder(TOKENS_ACTIVE, active, ActiveTokens::count)
+            .strongReference(true)
             .description("Tokens the cancellation starter handed out (bean, @Async invocation, @Scheduled execution, "
                     + "task and request tokens) that are still open")
             .baseUnit(UNIT_TOKENS)
