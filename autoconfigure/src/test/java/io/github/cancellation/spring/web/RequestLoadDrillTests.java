@@ -48,7 +48,7 @@ import static org.awaitility.Awaitility.await;
  * The request load drill (issue 13), one per server: Spring MVC on the servlet container Spring
  * Boot picks (Tomcat; Jetty 12 with {@code -Pjetty}), WebFlux on Reactor Netty. A real server on
  * a free port, {@value #CONCURRENCY} real clients at a time, {@link #REQUESTS} requests (system
- * property {@code cancellation.drill.requests}; 10,000 with {@code -Pdrill}), in thirds:
+ * property {@code cancellation.drill.requests}, 10,000 in the build), in thirds:
  * <ol>
  *   <li>plain: {@code GET /drill/fast} with the JDK {@code HttpClient}, answered {@code 200};
  *   <li>deadline: {@code GET /drill/work} with {@code Request-Timeout: }{@value #DEADLINE_MS}, whose
@@ -84,7 +84,7 @@ import static org.awaitility.Awaitility.await;
 class RequestLoadDrillTests {
 
     /** Requests per drill. */
-    static final int REQUESTS = Integer.getInteger("cancellation.drill.requests", 3_000);
+    static final int REQUESTS = Integer.getInteger("cancellation.drill.requests", 10_000);
 
     /** Requests in the warm-up round. */
     static final int WARM_UP = Math.max(300, REQUESTS / 10);
