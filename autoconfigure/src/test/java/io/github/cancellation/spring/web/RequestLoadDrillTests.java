@@ -46,7 +46,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The request load drill (issue 13), one per server: Spring MVC on the servlet container Spring
- * Boot picks (Tomcat; Jetty 12 with {@code -Pjetty}), WebFlux on Reactor Netty. A real server on
+ * Boot picks (Tomcat; Jetty 12 with {@code -Pjetty}), WebFlux on Reactor Netty (on Jetty 12 with
+ * {@code -Pjetty}). Each prints its figures (for {@code RELIABILITY.md}). A real server on
  * a free port, {@value #CONCURRENCY} real clients at a time, {@link #REQUESTS} requests (system
  * property {@code cancellation.drill.requests}, 10,000 in the build), in thirds:
  * <ol>
