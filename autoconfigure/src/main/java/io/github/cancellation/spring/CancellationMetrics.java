@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
@@ -33,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  * <tr><th>name</th><th>type</th><th>base unit</th><th>tags</th><th>meaning</th></tr>
  * <tr><td>{@value #TOKENS_ACTIVE}</td><td>gauge</td><td>{@value #UNIT_TOKENS}</td><td></td>
  *     <td>tokens the starter handed out (singleton bean, {@code @Async} invocation,
- *     {@code @Scheduled} execution and task tokens) that are still open</td></tr>
+ *     {@code @Scheduled} execution, task and request tokens) that are still open</td></tr>
  * <tr><td>{@value #TOKENS_CANCELLED}</td><td>counter</td><td>{@value #UNIT_TOKENS}</td>
  *     <td>{@value #TAG_KIND}</td><td>cancellations, each counted once at the token where it
  *     began, not again for each descendant; one series per kind but {@code CLOSED}</td></tr>
@@ -60,7 +61,9 @@ import org.jspecify.annotations.Nullable;
  * <h2>How each meter is kept</h2>
  * <ul>
  *   <li>{@value #TOKENS_ACTIVE} reads a count the starter keeps as it creates and closes its
- *       tokens ({@link IssuedTokens}): no second count.
+ *       tokens ({@link IssuedTokens}), plus the open count of every {@link ActiveTokenSource}
+ *       bean (the request tokens, counted by the web support as requests open and close): no
+ *       second count.
  *   <li>{@value #TOKENS_CANCELLED} reads counts the starter keeps, also in {@link IssuedTokens},
  *       which explains who counts what: {@code SHUTDOWN}, {@code ACTUATOR} and {@code CALLER} at
  *       the call that starts them (the shutdown lifecycle, the actuator endpoint, an
@@ -132,24 +135,37 @@ public final class CancellationMetrics implements MeterBinder {
 
     private final CancellationShutdownLifecycle lifecycle;
 
+    /** The other sources of open tokens, looked up when the meters are bound. */
+    private final Supplier<List<ActiveTokenSource>> sources;
+
     CancellationMetrics(IssuedTokens tokens, CancellationTaskTracker tracker, CancellationShutdownLifecycle lifecycle) {
+        this(tokens, tracker, lifecycle, List::of);
+    }
+
+    CancellationMetrics(IssuedTokens tokens, CancellationTaskTracker tracker, CancellationShutdownLifecycle lifecycle,
+            Supplier<List<ActiveTokenSource>> sources) {
         this.tokens = tokens;
         this.tracker = tracker;
         this.lifecycle = lifecycle;
+        this.sources = sources;
     }
 
     /**
      * Registers the meters that need no task ({@value #TOKENS_ACTIVE}, one
      * {@value #TOKENS_CANCELLED} per kind, {@value #SHUTDOWN_DRAIN}), then listens to the task
-     * tracker and to the shutdown drain for the others.
+     * tracker and to the shutdown drain for the others. The {@link ActiveTokenSource} beans that
+     * {@value #TOKENS_ACTIVE} adds up are looked up here, once per registry.
      *
      * @param registry the registry to bind to
      */
     @Override
     public void bindTo(MeterRegistry registry) {
-        Gauge.builder(TOKENS_ACTIVE, tokens, IssuedTokens::openCount)
-            .description("Tokens the cancellation starter handed out (bean, @Async invocation, @Scheduled execution "
-                    + "and task tokens) that are still open")
+        ActiveTokens active = new ActiveTokens(tokens, sources.get());
+        // Held strongly: a gauge holds its object weakly, and nothing else refers to this one.
+        Gauge.builder(TOKENS_ACTIVE, active, ActiveTokens::count)
+            .strongReference(true)
+            .description("Tokens the cancellation starter handed out (bean, @Async invocation, @Scheduled execution, "
+                    + "task and request tokens) that are still open")
             .baseUnit(UNIT_TOKENS)
             .register(registry);
         for (CancellationReason.Kind kind : IssuedTokens.COUNTED_KINDS) {
@@ -172,6 +188,21 @@ public final class CancellationMetrics implements MeterBinder {
     @Override
     public String toString() {
         return "CancellationMetrics[" + tokens + ", " + tracker + "]";
+    }
+
+    /**
+     * What {@value #TOKENS_ACTIVE} reads: the starter's own open tokens and those of the other
+     * sources, summed at each read.
+     */
+    private record ActiveTokens(IssuedTokens issued, List<ActiveTokenSource> sources) {
+
+        long count() {
+            long count = issued.openCount();
+            for (ActiveTokenSource source : sources) {
+                count += Math.max(0, source.activeTokens());
+            }
+            return count;
+        }
     }
 
     /** The meters of one task name. */

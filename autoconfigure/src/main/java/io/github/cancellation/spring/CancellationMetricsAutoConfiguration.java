@@ -2,6 +2,7 @@ package io.github.cancellation.spring;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -15,7 +16,8 @@ import org.springframework.context.annotation.Bean;
  * that Spring Boot's metrics auto-configuration binds to the registry. Ordered after Boot's
  * metrics and export auto-configurations, which define the registry, and after
  * {@link CancellationAutoConfiguration}, whose shutdown lifecycle, task tracker and token counts
- * the meters read. Switched off by
+ * the meters read ({@code cancellation.tokens.active} adds the open count of every
+ * {@link ActiveTokenSource} bean, such as the request tokens). Switched off by
  * {@code cancellation.metrics.enabled=false} (or {@code cancellation.enabled=false}); a
  * {@code MeterFilter}, such as {@code management.metrics.enable.cancellation=false}, applies as
  * well.
@@ -35,7 +37,7 @@ public final class CancellationMetricsAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     CancellationMetrics cancellationMetrics(IssuedTokens issuedTokens, CancellationTaskTracker tracker,
-            CancellationShutdownLifecycle lifecycle) {
-        return new CancellationMetrics(issuedTokens, tracker, lifecycle);
+            CancellationShutdownLifecycle lifecycle, ObjectProvider<ActiveTokenSource> sources) {
+        return new CancellationMetrics(issuedTokens, tracker, lifecycle, () -> sources.orderedStream().toList());
     }
 }

@@ -17,7 +17,9 @@
  * {@link io.github.cancellation.spring.CancellationTaskDecorator}, the Micrometer
  * context-propagation accessor, the meters
  * ({@link io.github.cancellation.spring.CancellationMetricsAutoConfiguration} and
- * {@link io.github.cancellation.spring.CancellationMetrics}, whose constants name them), and the
+ * {@link io.github.cancellation.spring.CancellationMetrics}, whose constants name them, and
+ * {@link io.github.cancellation.spring.ActiveTokenSource}, the other sources of open tokens that
+ * {@code cancellation.tokens.active} counts), and the
  * actuator endpoint
  * ({@link io.github.cancellation.spring.CancellationEndpointAutoConfiguration},
  * {@link io.github.cancellation.spring.CancellationEndpoint} with its response types, and

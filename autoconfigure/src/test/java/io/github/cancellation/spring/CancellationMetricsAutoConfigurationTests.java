@@ -74,6 +74,23 @@ class CancellationMetricsAutoConfigurationTests {
     }
 
     @Test
+    void tokensActiveShouldAddTheOpenCountOfEveryActiveTokenSourceReadAtEachScrape() {
+        java.util.concurrent.atomic.AtomicLong open = new java.util.concurrent.atomic.AtomicLong(3);
+        contextRunner.withBean("requestLikeTokens", ActiveTokenSource.class, () -> open::get)
+            .withBean("moreTokens", ActiveTokenSource.class, () -> () -> 2)
+            .run(context -> {
+                MeterRegistry registry = context.getBean(MeterRegistry.class);
+                assertThat(registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).isEqualTo(5);
+                open.set(7);
+                System.gc(); // the gauge's state object must survive a collection (a gauge holds it weakly by default)
+                assertThat(registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).as("read, not pushed")
+                    .isEqualTo(9);
+                open.set(0);
+                assertThat(registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).isEqualTo(2);
+            });
+    }
+
+    @Test
     void metricsShouldBeBoundToThePrometheusRegistryOfAnAutoConfiguredApplication() {
         SpringApplication application = new SpringApplication(AutoConfiguredApplication.class);
         application.setWebApplicationType(WebApplicationType.NONE);

@@ -106,7 +106,9 @@ class StarterArchitectureTests {
      * {@code web} package. None is user-replaceable; all go with {@code cancellation.web.enabled=false}.
      */
     static final Map<String, String> WEB_INFRASTRUCTURE = Map.of(
-            "io.github.cancellation.spring.web.RequestTokens", "the request tokens' registry, timers and counts",
+            "io.github.cancellation.spring.web.RequestTokens",
+            "the request tokens' registry, timers and counts (an ActiveTokenSource, so that cancellation.tokens.active "
+                    + "counts open request tokens)",
             "io.github.cancellation.spring.web.MvcRequestTokenFilter", "the Servlet filter that opens request tokens",
             "io.github.cancellation.spring.web.MvcRequestTokenConfigurer",
             "a WebMvcConfigurer: Spring applies every one of them",

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.LongAdder;
 import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationReason.Kind;
 import io.github.cancellation.CancellationToken;
+import io.github.cancellation.spring.ActiveTokenSource;
 import io.github.cancellation.spring.CancellationTaskTracker;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -29,12 +30,18 @@ import org.springframework.beans.factory.DisposableBean;
  * handler is known, under its method and pattern, so the actuator tree lists it with age and
  * thread.
  *
+ * <h2>Counts</h2>
+ * A request token is open from {@link #open} to {@link InFlightRequest#close()}, that is until the
+ * response is complete; as an {@link ActiveTokenSource} the open ones are counted in
+ * {@code cancellation.tokens.active}. How each request ended is counted by kind for
+ * {@code cancellation.requests.cancelled}.
+ *
  * <h2>Deadlines</h2>
  * One daemon thread runs every deadline timer; a timer is removed as soon as its request closes.
  *
  * <p>Thread-safety: thread-safe.
  */
-final class RequestTokens implements DisposableBean {
+final class RequestTokens implements ActiveTokenSource, DisposableBean {
 
     /** Name of the parent of every request token. */
     static final String REQUESTS_TOKEN_NAME = "requests";
@@ -113,10 +120,11 @@ final class RequestTokens implements DisposableBean {
 
     /** Called once per request by {@link InFlightRequest#close()}, with the reason it ended with. */
     void ended(@Nullable CancellationReason reason) {
-        open.decrementAndGet();
+        // Counted before it stops being open: once the open count is back down, every count is in.
         if (reason != null && reason.kind() != Kind.CLOSED) {
             cancelled[reason.kind().ordinal()].increment();
         }
+        open.decrementAndGet();
     }
 
     /**
@@ -129,6 +137,15 @@ final class RequestTokens implements DisposableBean {
     /** Returns how many request tokens are open. */
     int openCount() {
         return open.get();
+    }
+
+    /**
+     * Returns how many request tokens are open: requests that arrived and whose response is not
+     * complete yet, cancelled or not.
+     */
+    @Override
+    public long activeTokens() {
+        return Math.max(0, open.get());
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.cancellation.CancellationReason.Kind;
 import io.github.cancellation.CancellationToken;
+import io.github.cancellation.spring.CancellationMetrics;
 import io.github.cancellation.spring.web.MvcTestApplication.Http;
 import io.github.cancellation.spring.web.MvcTestApplication.Probe;
 import io.github.cancellation.spring.web.MvcTestApplication.Seen;
@@ -148,5 +149,24 @@ class WebFluxRequestTokenTests {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(registry
             .get(RequestMetrics.REQUESTS_CANCELLED).tag("kind", "DISCONNECTED").functionCounter().count())
             .isEqualTo(before + 1));
+    }
+
+    @Test
+    void tokensActiveShouldCountTheRequestTokenWhileItsRequestIsOpen() throws Exception {
+        MeterRegistry registry = context.getBean(MeterRegistry.class);
+        RequestTokens tokens = context.getBean(RequestTokens.class);
+        await().atMost(Duration.ofSeconds(10)).until(() -> tokens.openCount() == 0); // earlier tests' requests
+        double baseline = registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value();
+
+        CompletableFuture<HttpResponse<String>> response = http.getAsync("/latch");
+        assertThat(probe.started.await(30, TimeUnit.SECONDS)).as("the handler started").isTrue();
+        assertThat(registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).as("in flight")
+            .isEqualTo(baseline + 1);
+        probe.release.countDown();
+
+        assertThat(response.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                registry.get(CancellationMetrics.TOKENS_ACTIVE).gauge().value()).as("after the response")
+            .isEqualTo(baseline));
     }
 }

@@ -45,7 +45,12 @@ class WebFluxTestApplication {
     }
 
     static ConfigurableApplicationContext run(String... properties) {
+        return run(java.util.List.of(), properties);
+    }
+
+    static ConfigurableApplicationContext run(java.util.List<Class<?>> more, String... properties) {
         SpringApplication application = new SpringApplication(WebFluxTestApplication.class);
+        application.addPrimarySources(more);
         application.setWebApplicationType(WebApplicationType.REACTIVE);
         String[] args = new String[properties.length + 2];
         args[0] = "--server.port=0";
