@@ -21,9 +21,6 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
 import io.github.cancellation.CancellationReason.Kind;
 import io.github.cancellation.CancellationToken;
-import io.github.cancellation.spring.web.MvcTestApplication.Probe;
-import io.github.cancellation.spring.web.MvcTestApplication.Seen;
-import jakarta.servlet.http.HttpServletRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,7 +30,6 @@ import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.util.ClassUtils;
 import org.springframework.web.bind.annotation.GetMapping;
-import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
@@ -42,11 +38,15 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Jetty's failure listener ({@code JettyFailureSignal}) on a real Jetty 12 server with raw sockets:
- * a failure Jetty reports cancels the request token with {@code DISCONNECTED}; a normal request is
+ * the listener is installed, and a normal request is
  * not cancelled, its token is closed with the response, and Jetty does not keep the listener (nor
  * the token) once the exchange is over, even while the connection stays open. Runs only with Jetty
  * on the class path ({@code mvn -Pjetty}); on Tomcat the class is never loaded (see
- * {@link #onlyJettyFailureSignalNamesJettyTypes()}, which runs everywhere).
+ * {@link #onlyJettyFailureSignalNamesJettyTypes()}, which runs everywhere). That a failure Jetty
+ * reports cancels the token with {@code DISCONNECTED} is shown by {@link JettyHttp2DisconnectTests}
+ * (an HTTP/2 stream reset). Measured and dropped: a client closing while a plain handler was
+ * blocked reading a request body announced longer than sent gave no failure-listener call within
+ * 30 s (Jetty 12.1.10, HTTP/1.1).
  */
 class JettyFailureSignalTests {
 
@@ -82,50 +82,12 @@ class JettyFailureSignalTests {
     @EnabledIf("jettyPresent")
     void serverShouldBeJettyWithTheSignalInstalled() {
         assertThat(((WebServerApplicationContext) context).getWebServer().getClass().getSimpleName())
-            .isEqualTo("JettyWebServer");
+            .isEqualTo("JettyServletWebServer");
         assertThat(context.getBean(MvcRequestTokenFilter.class)).extracting("signals")
             .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
             .singleElement()
             .extracting((signal) -> signal.getClass().getName())
             .isEqualTo(SIGNAL);
-    }
-
-    /**
-     * The client closes its connection while the handler is blocked reading the request body
-     * (announced longer than what was sent): Jetty reports the early end of the body as a failure
-     * of the request, and the token is cancelled with {@code DISCONNECTED} by the listener (the
-     * handler catches the read's exception, so it is not the filter that cancels).
-     */
-    @Test
-    @EnabledIf("jettyPresent")
-    void failureReportedByJettyShouldCancelTheTokenWithDisconnected() throws Exception {
-        Probe probe = context.getBean(Probe.class);
-        JettyHandlers handlers = context.getBean(JettyHandlers.class);
-        RequestTokens tokens = context.getBean(RequestTokens.class);
-        long disconnectedBefore = tokens.cancelledCount(Kind.DISCONNECTED);
-        probe.seen.clear();
-        try (Socket socket = new Socket("127.0.0.1", port())) {
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /jetty/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-                    + "Content-Length: 1000\r\n\r\n0123456789").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            Seen seen = probe.next();
-            assertThat(handlers.readStarted.poll(30, TimeUnit.SECONDS)).as("the handler read the first bytes")
-                .isEqualTo(10);
-            long closedAt = System.nanoTime();
-            socket.close();
-
-            long cancelledAt = seen.cancelledAt.get(30, TimeUnit.SECONDS);
-            System.out.println("Jetty failure listener: body cut short, token cancelled "
-                    + TimeUnit.NANOSECONDS.toMillis(cancelledAt - closedAt) + " ms after the client closed");
-            assertThat(seen.reason().kind()).isEqualTo(Kind.DISCONNECTED);
-            assertThat(seen.reason().message()).hasValueSatisfying(
-                    (message) -> assertThat(message).startsWith("client went away (Jetty reported "));
-            Throwable readFailure = handlers.readFailures.poll(30, TimeUnit.SECONDS);
-            assertThat(readFailure).as("what the handler's read threw").isInstanceOf(IOException.class);
-        }
-        await("the request ended and was counted").atMost(Duration.ofSeconds(10))
-            .until(() -> tokens.cancelledCount(Kind.DISCONNECTED) == disconnectedBefore + 1);
     }
 
     /**
@@ -245,39 +207,13 @@ class JettyFailureSignalTests {
     @RestController
     static class JettyHandlers {
 
-        private final Probe probe;
-
-        /** How many bytes the upload handler read before it blocked for more. */
-        final BlockingQueue<Integer> readStarted = new LinkedBlockingQueue<>();
-
-        /** What the upload handler's read threw. */
-        final BlockingQueue<Throwable> readFailures = new LinkedBlockingQueue<>();
-
         /** The tokens of /jetty/normal, weakly: whether anything keeps them after the response. */
         final BlockingQueue<WeakReference<CancellationToken>> tokens = new LinkedBlockingQueue<>();
-
-        JettyHandlers(Probe probe) {
-            this.probe = probe;
-        }
 
         @GetMapping("/jetty/normal")
         String normal(CancellationToken token) {
             tokens.add(new WeakReference<>(token));
             return "cancelled=" + token.isCancelled();
-        }
-
-        @PostMapping("/jetty/upload")
-        String upload(HttpServletRequest request, CancellationToken token) throws InterruptedException {
-            probe.record(token, "upload");
-            try (InputStream in = request.getInputStream()) {
-                readStarted.add(in.readNBytes(10).length);
-                in.readAllBytes(); // blocks until the client closes
-            }
-            catch (IOException ex) {
-                readFailures.add(ex);
-            }
-            token.await(MvcTestApplication.MAX_WAIT);
-            return "read";
         }
     }
 }
