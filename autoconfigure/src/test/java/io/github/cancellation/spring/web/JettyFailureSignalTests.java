@@ -50,7 +50,8 @@ import static org.awaitility.Awaitility.await;
  */
 class JettyFailureSignalTests {
 
-    private static final String JETTY_REQUEST = "org.eclipse.jetty.ee11.servlet.ServletContextRequest";
+    /** Spring Boot's Jetty server (spring-boot-starter-jetty, {@code -Pjetty}); Jetty's own jars are always there. */
+    private static final String JETTY_SERVER_FACTORY = "org.springframework.boot.jetty.servlet.JettyServletWebServerFactory";
 
     /** By name: on Tomcat this test must not load it. */
     private static final String SIGNAL = "io.github.cancellation.spring.web.JettyFailureSignal";
@@ -61,7 +62,7 @@ class JettyFailureSignalTests {
     private static ConfigurableApplicationContext context;
 
     static boolean jettyPresent() {
-        return ClassUtils.isPresent(JETTY_REQUEST, JettyFailureSignalTests.class.getClassLoader());
+        return ClassUtils.isPresent(JETTY_SERVER_FACTORY, JettyFailureSignalTests.class.getClassLoader());
     }
 
     @BeforeAll
