@@ -124,6 +124,14 @@ class StarterArchitectureTests {
             "reads every @RequestTimeout at startup so that a bad value fails at once");
 
     /**
+     * Infrastructure of the request tokens on one container only, by name (the type names the
+     * container's classes): created only when that container is on the class path.
+     */
+    static final Map<String, String> CONTAINER_INFRASTRUCTURE = Map.of(
+            "io.github.cancellation.spring.web.JettyFailureSignal",
+            "Jetty's failure listener on each request (only when Jetty 12 ee11 is present)");
+
+    /**
      * Spring Boot's own customizer types, of which Boot applies every bean to what it builds: the
      * starter's are added to the application's, never replace them, and never back off. They go with
      * {@code cancellation.web.client.enabled=false}.
@@ -282,6 +290,8 @@ class StarterArchitectureTests {
             .allSatisfy((type) -> assertThat(mainClasses.get(type).getModifiers()).doesNotContain(JavaModifier.PUBLIC));
         assertThat(WEB_INFRASTRUCTURE.keySet()).as("web infrastructure types are package-private")
             .allSatisfy((type) -> assertThat(mainClasses.get(type).getModifiers()).doesNotContain(JavaModifier.PUBLIC));
+        assertThat(CONTAINER_INFRASTRUCTURE.keySet()).as("container infrastructure types are package-private")
+            .allSatisfy((type) -> assertThat(mainClasses.get(type).getModifiers()).doesNotContain(JavaModifier.PUBLIC));
     }
 
     // ---------------------------------------------------------------- the rules are not vacuous
@@ -378,6 +388,7 @@ class StarterArchitectureTests {
         Set<String> known = names(userReplaceable);
         Set<String> infra = new java.util.HashSet<>(names(infrastructure));
         infra.addAll(WEB_INFRASTRUCTURE.keySet());
+        infra.addAll(CONTAINER_INFRASTRUCTURE.keySet());
         infra.addAll(SPRING_CUSTOMIZERS.keySet());
         return new ArchCondition<>("return a user-replaceable or infrastructure type") {
             @Override

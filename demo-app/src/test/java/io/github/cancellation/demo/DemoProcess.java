@@ -165,6 +165,12 @@ final class DemoProcess implements AutoCloseable {
         return send(HttpRequest.newBuilder(uri(path)).header(header, value).GET());
     }
 
+    /** Sends a GET without waiting for its answer (at most {@code timeout}). */
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> getAsync(String path, Duration timeout) {
+        return http.sendAsync(HttpRequest.newBuilder(uri(path)).timeout(timeout).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> post(String path) throws IOException {
         return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()));
     }

@@ -4,6 +4,7 @@ import io.github.cancellation.CancellationToken;
 import io.github.cancellation.spring.CancellationAutoConfiguration;
 
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -12,6 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.Ordered;
 import org.springframework.web.servlet.DispatcherServlet;
@@ -24,7 +26,8 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
  * receives, and that is cancelled on client disconnect (where the container tells), on the
  * request's deadline and after the shutdown grace (see {@link CancellationWebProperties}).
  * A {@code CancelledException} escaping a handler answers {@code 504} ({@code TIMEOUT}) or
- * {@code 503} ({@code SHUTDOWN}). Switched off by {@code cancellation.web.enabled=false} (or
+ * {@code 503} ({@code SHUTDOWN}). On Jetty 12 (ee11), Jetty's own failure listener on the request
+ * is used as well. Switched off by {@code cancellation.web.enabled=false} (or
  * {@code cancellation.enabled=false}).
  */
 @AutoConfiguration(after = CancellationAutoConfiguration.class)
@@ -49,8 +52,9 @@ public final class CancellationWebMvcAutoConfiguration {
      * at {@link #FILTER_ORDER}.
      */
     @Bean
-    MvcRequestTokenFilter cancellationRequestTokenFilter(RequestTokens tokens) {
-        return new MvcRequestTokenFilter(tokens);
+    MvcRequestTokenFilter cancellationRequestTokenFilter(RequestTokens tokens,
+            ObjectProvider<ContainerDisconnectSignal> signals) {
+        return new MvcRequestTokenFilter(tokens, signals.orderedStream().toList());
     }
 
     @Bean
@@ -63,5 +67,20 @@ public final class CancellationWebMvcAutoConfiguration {
     @Bean
     MvcRequestTokenConfigurer cancellationRequestTokenConfigurer(RequestTokens tokens) {
         return new MvcRequestTokenConfigurer(tokens);
+    }
+
+    /**
+     * Jetty's failure listener, only when Jetty 12's ee11 Servlet and core server classes are
+     * present: no Jetty type is loaded otherwise.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = { "org.eclipse.jetty.ee11.servlet.ServletContextRequest",
+            "org.eclipse.jetty.server.Request" })
+    static class JettyConfiguration {
+
+        @Bean
+        JettyFailureSignal cancellationJettyFailureSignal() {
+            return new JettyFailureSignal();
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.github.cancellation.spring.web;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -31,8 +32,10 @@ import org.springframework.web.util.DisconnectedClientHelper;
  * <p>Signals used: an exception that Spring classifies as a client disconnect escaping the chain,
  * {@code AsyncListener.onError} with one, and an {@code AsyncListener.onTimeout} that comes before
  * the async timeout is due (Tomcat's way of ending an async request whose connection closed)
- * cancel with {@code DISCONNECTED}; an {@code onTimeout} that is due cancels with {@code TIMEOUT}. A
- * request blocked in a plain handler gets no signal from the container before it writes.
+ * cancel with {@code DISCONNECTED}; an {@code onTimeout} that is due cancels with {@code TIMEOUT}.
+ * Beyond the Servlet API, each {@link ContainerDisconnectSignal} (Jetty's failure listener, when
+ * Jetty is present) is given the request before the handler runs. A request blocked in a plain
+ * handler gets no signal from Tomcat or Jetty over HTTP/1.1 before it writes.
  *
  * <p>Thread-safety: thread-safe; state lives in the request.
  */
@@ -45,8 +48,11 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordere
 
     private final RequestTokens tokens;
 
-    MvcRequestTokenFilter(RequestTokens tokens) {
+    private final List<ContainerDisconnectSignal> signals;
+
+    MvcRequestTokenFilter(RequestTokens tokens, List<ContainerDisconnectSignal> signals) {
         this.tokens = tokens;
+        this.signals = List.copyOf(signals);
     }
 
     @Override
@@ -67,6 +73,9 @@ final class MvcRequestTokenFilter extends OncePerRequestFilter implements Ordere
         if (inFlight == null) {
             inFlight = tokens.open(headerDeadline(request));
             request.setAttribute(ATTRIBUTE, inFlight);
+            for (ContainerDisconnectSignal signal : signals) {
+                signal.listen(request, inFlight);
+            }
         }
         try (Scope scope = inFlight.token().bind()) {
             chain.doFilter(request, response);

@@ -37,6 +37,32 @@ class CancellationWebMvcAutoConfigurationTests {
         });
     }
 
+    /**
+     * Jetty's failure listener exists exactly when Jetty 12's ee11 Servlet classes are present
+     * ({@code -Pjetty} puts them on the class path; by default they are absent); hidden, it backs
+     * off and the filter still works. Named by bean name, so that no Jetty-naming class is loaded
+     * here.
+     */
+    @Test
+    void jettyFailureSignalShouldExistOnlyWhenJettyIsPresent() {
+        boolean jetty = org.springframework.util.ClassUtils
+            .isPresent("org.eclipse.jetty.ee11.servlet.ServletContextRequest", getClass().getClassLoader());
+        contextRunner.run((context) -> {
+            if (jetty) {
+                assertThat(context).hasBean("cancellationJettyFailureSignal");
+            }
+            else {
+                assertThat(context).doesNotHaveBean("cancellationJettyFailureSignal");
+            }
+        });
+        contextRunner.withClassLoader(new FilteredClassLoader("org.eclipse.jetty"))
+            .run((context) -> assertThat(context).hasNotFailed()
+                .doesNotHaveBean("cancellationJettyFailureSignal")
+                .hasBean("cancellationRequestTokenFilter"));
+        contextRunner.withClassLoader(new FilteredClassLoader("org.eclipse.jetty.ee11"))
+            .run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean("cancellationJettyFailureSignal"));
+    }
+
     @Test
     void requestTokensWhenNotAWebApplicationShouldBackOff() {
         new ApplicationContextRunner()

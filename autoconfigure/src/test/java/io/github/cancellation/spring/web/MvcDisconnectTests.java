@@ -22,14 +22,17 @@ import org.springframework.context.ConfigurableApplicationContext;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Client disconnect on Tomcat, per handler style: a raw socket sends a request and closes once the
- * handler has started. Where Tomcat gives a signal within the window, the token is cancelled with
- * {@code DISCONNECTED}; where it gives none, nothing is faked: the token is not cancelled. Prints
- * the detection latency of each cell (for the README table). Measured so far (Tomcat 11.0.22, Jetty 12.1.10):
- * no signal for any style. (The streaming body's one-byte flushes did not reach the client before
- * Tomcat's 30 s async timeout in this setup, so no write failed either.)
- * On Jetty 12 with {@code -Pjetty} (a profile, because with Jetty on the class path Spring Boot
- * prefers it over Tomcat and Reactor Netty in every test of the module).
+ * Client disconnect on Tomcat (or, with {@code -Pjetty}, Jetty 12 over HTTP/1.1), per handler
+ * style: a raw socket sends a request and closes once the handler has started. Where the container
+ * gives a signal within the window, the token is cancelled with {@code DISCONNECTED}; where it
+ * gives none, nothing is faked: the token is not cancelled. Prints the detection latency of each
+ * cell (for the README table). Measured (Tomcat 11.0.22; Jetty 12.1.10 with Jetty's failure
+ * listener installed, see {@code JettyFailureSignal}): no signal for any style on either. Jetty
+ * does not read an HTTP/1.1 connection while a request is handled, so it sees the close only when
+ * a write fails; the streaming body's one-byte flushes did not fail within the window (nor, on
+ * Tomcat, before its 30 s async timeout). Over HTTP/2 Jetty does report a client's stream reset:
+ * see {@link JettyHttp2DisconnectTests}. Jetty runs in a profile, because with Jetty on the class
+ * path Spring Boot prefers it over Tomcat and Reactor Netty in every test of the module.
  */
 class MvcDisconnectTests {
 
