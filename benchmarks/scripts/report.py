@@ -2,9 +2,18 @@
 """Turns JMH's JSON and the survey table into BENCHMARKS.md: per shape, every peer's score with its
 error, and the ratio ours / best peer (lower is better; below 1.0 means we win). An optional third
 argument, the Spring results written by SpringShutdownBench (shutdown.md: shutdown times and @Async
-throughput, plain vs starter, with the ratio starter / plain), is appended as its own section.
+throughput, plain vs starter, with the ratio starter / plain), is appended as its own section, and so
+is the request token overhead written by WebOverheadBench (--web web.json: req/s and p99 latency of a
+hello-world MVC and WebFlux app, starter on and off, with the ratios on / off and the goals of issue 13).
 
-Usage: report.py jmh.json[,more.json] survey.md [shutdown.md] > BENCHMARKS.md"""
+A part whose results files do not exist (it was skipped, e.g. JMH=0 in run.sh, and never run here) keeps
+its section of --previous (the current BENCHMARKS.md), so that running one part never wipes the others.
+
+Usage: report.py jmh.json[,more.json] survey.md [shutdown.md] [--web web.json] [--previous BENCHMARKS.md]
+  > BENCHMARKS.md"""
+import argparse
+import os
+import statistics
 import json
 import platform
 import subprocess
@@ -22,9 +31,59 @@ def shape_of(bench):
     return (name + (f" [{suffix}]" if suffix else "")), peer
 
 
-def main(jmh_path, survey_path, shutdown_path=None):
+def main():
+    parser = argparse.ArgumentParser(description="Writes BENCHMARKS.md to standard output.")
+    parser.add_argument("jmh", help="JMH JSON results, comma-separated")
+    parser.add_argument("survey", help="the survey table (survey.md)")
+    parser.add_argument("shutdown", nargs="?", help="SpringShutdownBench's shutdown.md")
+    parser.add_argument("--web", help="WebOverheadBench's web.json")
+    parser.add_argument("--previous", help="the current BENCHMARKS.md: sections of parts without results are kept")
+    args = parser.parse_args()
+    previous = previous_sections(args.previous)
+
+    jmh_paths = [p for p in args.jmh.split(",") if os.path.exists(p)]
+    if jmh_paths:
+        print_jmh(jmh_paths, args.survey)
+    elif previous["jmh"]:
+        print(previous["jmh"])
+    else:
+        print("# Benchmarks\n\nNo JMH results yet: run `benchmarks/run.sh` (JMH=1).")
+    if args.shutdown and os.path.exists(args.shutdown):
+        print_spring(args.shutdown)
+    elif previous["spring"]:
+        print()
+        print(previous["spring"])
+    if args.web and os.path.exists(args.web):
+        print_web(args.web)
+    elif previous["web"]:
+        print()
+        print(previous["web"])
+
+
+def previous_sections(path):
+    """The current BENCHMARKS.md cut into its parts: the JMH part (the title and every section that is
+    neither of the others), the Spring section and the request token section, each as text (empty if
+    absent)."""
+    parts = {"jmh": [], "spring": [], "web": []}
+    if not path or not os.path.exists(path):
+        return {k: "" for k in parts}
+    current = "jmh"
+    with open(path) as f:
+        for line in f:
+            if line.startswith("## "):
+                if line.startswith("## Spring Boot"):
+                    current = "spring"
+                elif line.startswith(WEB_HEADING):
+                    current = "web"
+                else:
+                    current = "jmh"
+            parts[current].append(line)
+    return {k: "".join(v).strip() for k, v in parts.items()}
+
+
+def print_jmh(jmh_paths, survey_path):
     results = []
-    for path in jmh_path.split(","):
+    for path in jmh_paths:
         with open(path) as f:
             results += json.load(f)
     scores = defaultdict(dict)
@@ -83,10 +142,11 @@ def main(jmh_path, survey_path, shutdown_path=None):
         print(f"| {shape} | {units[shape]} | " + " | ".join(cells) + f" | {ratio} | {floor} |")
     print_goals(scores, allocs, units)
     print("\n## Shapes JMH cannot time\n")
-    with open(survey_path) as f:
-        print(f.read())
-    if shutdown_path:
-        print_spring(shutdown_path)
+    if os.path.exists(survey_path):
+        with open(survey_path) as f:
+            print(f.read())
+    else:
+        print(f"Not measured in this run (no {os.path.basename(survey_path)}).\n")
 
 
 # The token goals of issue 8: (label, shape, limit, unit of the limit). A limit in ns or ms is compared
@@ -172,4 +232,4 @@ def print_spring(shutdown_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    main()
