@@ -290,7 +290,7 @@ final class HttpLoad implements AutoCloseable {
             out.write(request);
             out.flush();
             int length = readLine();
-            if (length < 12 || !startsWith(length, "HTTP/1.")) {
+            if (length < 12 || !startsWith(length, "http/1.")) {
                 throw new ProtocolException("bad status line: " + text(length));
             }
             int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
