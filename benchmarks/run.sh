@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Runs every benchmark side by side with the peers, in one go, and writes BENCHMARKS.md at the
-# repository root. Not part of `mvn -B verify`: it takes ~30 minutes on a 2-core machine (JMH ~12,
-# survey ~3, Spring ~12 with the no-signal control). Run it on an otherwise idle machine.
+# repository root. Not part of `mvn -B verify`: it takes ~38 minutes on a 2-core machine (JMH ~12,
+# survey ~3, Spring ~12 with the no-signal control, web ~7 plus the build). Run it on an otherwise idle
+# machine.
 # Options (environment):
 #   JMH_ARGS      extra JMH arguments (default: 1 fork, 5 x 1 s warm-up, 5 x 1 s measurement; the
 #                 single-shot fan-outs 10 warm-up and 30 measured shots)
 #   QUICK=1       a short smoke run (JMH: 1 x 0.5 s warm-up, 2 x 0.5 s measurement; Spring: 2 runs each,
-#                 1 throughput JVM each with fewer rounds)
+#                 1 throughput JVM each with fewer rounds; web: 1 JVM per configuration, 3 s warm-up,
+#                 3 rounds of 2 s)
 #   JMH=0         skip JMH and the survey (reuse results/jmh*.json and results/survey.md from an earlier run)
 #   SPRING=0      skip the Spring part (reuse results/shutdown.md from an earlier run)
+#   WEB=0         skip the request token overhead part (reuse results/web.json from an earlier run)
 #   SPRING_ARGS   extra SpringShutdownBench arguments (e.g. "--runs 9 --throughput-jvms 5")
 #   SPRING_LABEL  a line printed at the top of the Spring results (e.g. "smoke run on a loaded machine")
+#   WEB_ARGS      extra WebOverheadBench arguments (e.g. "--jvms 5 --connections 32")
+#   WEB_LABEL     a line printed at the top of the web results
+# A part that is skipped and has no results file of an earlier run keeps its section of the current
+# BENCHMARKS.md as it is; BENCHMARKS.md is only replaced once the report is complete.
+# Only the web part, ~8 minutes: JMH=0 SPRING=0 benchmarks/run.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -18,10 +26,23 @@ out="$here/results"
 mkdir -p "$out"
 cd "$root"
 
-# The two Spring apps are cleaned first: their repackaged jars are otherwise kept as they are when only the
-# starter (a dependency) changed, and the benchmark would measure the starter of an earlier build.
-mvn -q -B -pl benchmarks/shutdown-plain,benchmarks/shutdown-starter clean
-mvn -q -B -pl benchmarks,benchmarks/shutdown-plain,benchmarks/shutdown-starter -am -DskipTests package
+# The Spring apps are cleaned first: their repackaged jars are otherwise kept as they are when only the
+# starter (a dependency) changed, and the benchmark would measure the starter of an earlier build. Only the
+# apps of the parts that run are built.
+apps=()
+if [ "${SPRING:-1}" != 0 ]; then
+  apps+=(benchmarks/shutdown-plain benchmarks/shutdown-starter)
+fi
+if [ "${WEB:-1}" != 0 ]; then
+  apps+=(benchmarks/web-mvc benchmarks/web-webflux)
+fi
+modules=benchmarks
+if [ ${#apps[@]} -gt 0 ]; then
+  app_list=$(IFS=,; echo "${apps[*]}")
+  mvn -q -B -pl "$app_list" clean
+  modules="benchmarks,$app_list"
+fi
+mvn -q -B -pl "$modules" -am -DskipTests package
 
 if [ "${JMH:-1}" != 0 ]; then
   if [ "${QUICK:-0}" = 1 ]; then
@@ -57,10 +78,25 @@ if [ "${SPRING:-1}" != 0 ]; then
     --out "$out" "${spring_args[@]}" ${SPRING_ARGS:-}
 fi
 
-shutdown_md=()
-if [ -f "$out/shutdown.md" ]; then
-  shutdown_md=("$out/shutdown.md")
+# The request token overhead part: a hello-world MVC (Tomcat) and WebFlux (Reactor Netty) app, each with
+# the starter on and off (--cancellation.enabled=false), JVMs alternating, under a local closed-loop load.
+if [ "${WEB:-1}" != 0 ]; then
+  web_args=()
+  if [ "${QUICK:-0}" = 1 ]; then
+    web_args=(--jvms 1 --warmup 3 --rounds 3 --round-seconds 2)
+  fi
+  if [ -n "${WEB_LABEL:-}" ]; then
+    web_args+=(--label "$WEB_LABEL")
+  fi
+  java -cp benchmarks/target/benchmarks.jar io.github.cancellation.benchmarks.WebOverheadBench \
+    --mvc benchmarks/web-mvc/target/web-mvc.jar \
+    --webflux benchmarks/web-webflux/target/web-webflux.jar \
+    --out "$out" ${web_args[@]+"${web_args[@]}"} ${WEB_ARGS:-}
 fi
-python3 "$here/scripts/report.py" "$out/jmh.json,$out/jmh-fanout.json" "$out/survey.md" ${shutdown_md[@]+"${shutdown_md[@]}"} \
-  > "$root/BENCHMARKS.md"
+
+# The report: every part from its results file; a part without one keeps its section of the current
+# BENCHMARKS.md (--previous). Written aside first, so that a failure leaves BENCHMARKS.md as it was.
+python3 "$here/scripts/report.py" "$out/jmh.json,$out/jmh-fanout.json" "$out/survey.md" "$out/shutdown.md" \
+  --web "$out/web.json" --previous "$root/BENCHMARKS.md" > "$out/BENCHMARKS.md.new"
+mv "$out/BENCHMARKS.md.new" "$root/BENCHMARKS.md"
 echo "wrote $root/BENCHMARKS.md"

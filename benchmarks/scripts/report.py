@@ -2,13 +2,21 @@
 """Turns JMH's JSON and the survey table into BENCHMARKS.md: per shape, every peer's score with its
 error, and the ratio ours / best peer (lower is better; below 1.0 means we win). An optional third
 argument, the Spring results written by SpringShutdownBench (shutdown.md: shutdown times and @Async
-throughput, plain vs starter, with the ratio starter / plain), is appended as its own section.
+throughput, plain vs starter, with the ratio starter / plain), is appended as its own section, and so
+is the request token overhead written by WebOverheadBench (--web web.json: req/s and p99 latency of a
+hello-world MVC and WebFlux app, starter on and off, with the ratios on / off and the goals of issue 13).
 
-Usage: report.py jmh.json[,more.json] survey.md [shutdown.md] > BENCHMARKS.md"""
+A part whose results files do not exist (it was skipped, e.g. JMH=0 in run.sh, and never run here) keeps
+its section of --previous (the current BENCHMARKS.md), so that running one part never wipes the others.
+
+Usage: report.py jmh.json[,more.json] survey.md [shutdown.md] [--web web.json] [--previous BENCHMARKS.md]
+  > BENCHMARKS.md"""
+import argparse
+import os
+import statistics
 import json
 import platform
 import subprocess
-import sys
 from collections import defaultdict
 
 PEERS = ["ours", "grpc", "kotlin", "naive", "future", "volatile"]
@@ -22,9 +30,59 @@ def shape_of(bench):
     return (name + (f" [{suffix}]" if suffix else "")), peer
 
 
-def main(jmh_path, survey_path, shutdown_path=None):
+def main():
+    parser = argparse.ArgumentParser(description="Writes BENCHMARKS.md to standard output.")
+    parser.add_argument("jmh", help="JMH JSON results, comma-separated")
+    parser.add_argument("survey", help="the survey table (survey.md)")
+    parser.add_argument("shutdown", nargs="?", help="SpringShutdownBench's shutdown.md")
+    parser.add_argument("--web", help="WebOverheadBench's web.json")
+    parser.add_argument("--previous", help="the current BENCHMARKS.md: sections of parts without results are kept")
+    args = parser.parse_args()
+    previous = previous_sections(args.previous)
+
+    jmh_paths = [p for p in args.jmh.split(",") if os.path.exists(p)]
+    if jmh_paths:
+        print_jmh(jmh_paths, args.survey)
+    elif previous["jmh"]:
+        print(previous["jmh"])
+    else:
+        print("# Benchmarks\n\nNo JMH results yet: run `benchmarks/run.sh` (JMH=1).")
+    if args.shutdown and os.path.exists(args.shutdown):
+        print_spring(args.shutdown)
+    elif previous["spring"]:
+        print()
+        print(previous["spring"])
+    if args.web and os.path.exists(args.web):
+        print_web(args.web)
+    elif previous["web"]:
+        print()
+        print(previous["web"])
+
+
+def previous_sections(path):
+    """The current BENCHMARKS.md cut into its parts: the JMH part (the title and every section that is
+    neither of the others), the Spring section and the request token section, each as text (empty if
+    absent)."""
+    parts = {"jmh": [], "spring": [], "web": []}
+    if not path or not os.path.exists(path):
+        return {k: "" for k in parts}
+    current = "jmh"
+    with open(path) as f:
+        for line in f:
+            if line.startswith("## "):
+                if line.startswith("## Spring Boot"):
+                    current = "spring"
+                elif line.startswith(WEB_HEADING):
+                    current = "web"
+                else:
+                    current = "jmh"
+            parts[current].append(line)
+    return {k: "".join(v).strip() for k, v in parts.items()}
+
+
+def print_jmh(jmh_paths, survey_path):
     results = []
-    for path in jmh_path.split(","):
+    for path in jmh_paths:
         with open(path) as f:
             results += json.load(f)
     scores = defaultdict(dict)
@@ -83,10 +141,11 @@ def main(jmh_path, survey_path, shutdown_path=None):
         print(f"| {shape} | {units[shape]} | " + " | ".join(cells) + f" | {ratio} | {floor} |")
     print_goals(scores, allocs, units)
     print("\n## Shapes JMH cannot time\n")
-    with open(survey_path) as f:
-        print(f.read())
-    if shutdown_path:
-        print_spring(shutdown_path)
+    if os.path.exists(survey_path):
+        with open(survey_path) as f:
+            print(f.read())
+    else:
+        print(f"Not measured in this run (no {os.path.basename(survey_path)}).\n")
 
 
 # The token goals of issue 8: (label, shape, limit, unit of the limit). A limit in ns or ms is compared
@@ -174,5 +233,118 @@ def print_spring(shutdown_path):
           "`benchmarks/results/shutdown.md`, `benchmarks/results/shutdown-logs/`.")
 
 
+WEB_HEADING = "## Request tokens: overhead"
+# The goals of issue 13: throughput on / off at least, p99 latency on / off at most.
+WEB_RPS_GOAL = 0.97
+WEB_P99_GOAL = 1.05
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, pattern):
+    return "-" if value is None else format(value, pattern)
+
+
+def print_web(web_path):
+    """The request token overhead section from WebOverheadBench's web.json: medians per stack and
+    starter on/off, the ratios on / off and the goals, then every JVM."""
+    with open(web_path) as f:
+        data = json.load(f)
+    settings = data["settings"]
+    runs = data["runs"]
+    print()
+    print(f"{WEB_HEADING} (issue 13)\n")
+    if data.get("label"):
+        print(f"> **{data['label']}**\n")
+    machine = data["machine"]
+    valid = sum(1 for r in runs if r["valid"])
+    print(f"Generated by `WebOverheadBench` (`benchmarks/run.sh`), started {data['started']}, "
+          f"{data['seconds'] / 60:.1f} min.\n")
+    print(f"- Machine: {machine['cpu']}, {machine['cores']} cores; load average before {machine['load_before']}, "
+          f"after {machine['load_after']}")
+    print(f"- JVM of the apps and of the load generator: {data['jvm']}, "
+          + (f"app options `{data['app_jvm_options']}`" if data["app_jvm_options"] else "default options"))
+    apps = "; ".join(f"`{a['jar']}`: {a['label']}, Spring Boot {a['boot']}" for a in data["apps"].values())
+    print(f"- Apps: {apps}. Hello world: `GET /hello` answers `hello` (200, 5 bytes), nothing else per request; Boot "
+          "defaults, except `server.tomcat.max-keep-alive-requests=-1` (Tomcat would close a connection every 100 "
+          "requests). Both are built with the starter: **on** = the jar as is, **off** = the same jar with "
+          "`--cancellation.enabled=false`, which switches off every auto-configuration of the starter (the request "
+          "token filters included). Before its load, every JVM is checked: on, a filter bean of the starter exists and "
+          f"`GET /probe` sees a request token; off, neither ({valid} of {len(runs)} JVMs passed and were measured).")
+    print(f"- Load: closed loop from the driver JVM on 127.0.0.1: {settings['connections']} keep-alive HTTP/1.1 "
+          "connections over raw sockets, one thread each, each sending its next request when the previous response "
+          f"is read. Per JVM: {settings['warmup_seconds']:g} s unreported warm-up, then {settings['rounds']} rounds of "
+          f"{settings['round_seconds']:g} s (each at most {settings['max_requests']:,} requests). {settings['jvms']} "
+          "JVM(s) per configuration, one at a time, each on a free port, off and on alternating (off first in odd "
+          "rounds, on first in even ones).")
+    print("- req/s = responses of a round / its time; p50, p99 = latency percentiles of all requests of a round (request "
+          "written to last response byte), then the median over rounds; app CPU = the app process's CPU time in a "
+          "round (all threads, JIT and GC included) / responses; others = share of the machine's CPU that other "
+          "processes used during the rounds (`/proc/stat`): above a few percent, the run was disturbed. Ratios are "
+          "on / off of the medians.\n")
+
+    def cell(stack, starter):
+        chosen = [r for r in runs if r["stack"] == stack and r["starter"] == starter and r["valid"]]
+        rounds = [x for r in chosen for x in r["rounds"]]
+        return chosen, rounds
+
+    print("| stack | starter | req/s (median) | min | max | p50 ms | p99 ms | p99 ms min - max | app CPU µs/request "
+          "| others % | rounds (JVMs) | errors |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    goals = []
+    for stack, app in data["apps"].items():
+        medians = {}
+        for starter in ("off", "on"):
+            chosen, rounds = cell(stack, starter)
+            rps = [x["rps"] for x in rounds]
+            p99 = [x["p99_us"] / 1e3 for x in rounds if x["p99_us"] is not None]
+            p50 = [x["p50_us"] / 1e3 for x in rounds if x["p50_us"] is not None]
+            cpu = [x["app_cpu_us_per_request"] for x in rounds]
+            others = [x["others_busy"] * 100 if x["others_busy"] is not None else None for x in rounds]
+            errors = sum(x["errors"] for x in rounds)
+            medians[starter] = (med(rps), med(p99), med(p50), med(cpu))
+            print(f"| {app['label']} | {starter} | {fmt(med(rps), ',.0f')} | {fmt(min(rps) if rps else None, ',.0f')} "
+                  f"| {fmt(max(rps) if rps else None, ',.0f')} | {fmt(med(p50), '.2f')} | {fmt(med(p99), '.2f')} "
+                  f"| {fmt(min(p99) if p99 else None, '.2f')} - {fmt(max(p99) if p99 else None, '.2f')} "
+                  f"| {fmt(med(cpu), '.1f')} | {fmt(med(others), '.1f')} | {len(rounds)} ({len(chosen)}) | {errors} |")
+        off, on = medians["off"], medians["on"]
+
+        def ratio(i):
+            return on[i] / off[i] if on[i] is not None and off[i] else None
+        print(f"| {app['label']} | **on / off** | **{fmt(ratio(0), '.3f')}** | | | {fmt(ratio(2), '.3f')} "
+              f"| **{fmt(ratio(1), '.3f')}** | | {fmt(ratio(3), '.3f')} | | | |")
+        goals.append((f"{app['label']}: throughput with the starter at least {WEB_RPS_GOAL}x off", ratio(0),
+                      lambda r: r >= WEB_RPS_GOAL))
+        goals.append((f"{app['label']}: p99 latency with the starter at most {WEB_P99_GOAL}x off", ratio(1),
+                      lambda r: r <= WEB_P99_GOAL))
+    print()
+    print("| goal (issue 13) | on / off | verdict |")
+    print("| --- | --- | --- |")
+    for label, value, ok in goals:
+        verdict = "not measured" if value is None else ("met" if ok(value) else "missed")
+        print(f"| {label} | {fmt(value, '.3f')}x | **{verdict}** |")
+    print()
+    print("<details><summary>Every JVM, in order (logs in <code>results/web-logs/</code>)</summary>\n")
+    print("| # | stack | starter | JVM | ready s | warm-up req/s | req/s per round | p99 ms per round | app CPU µs/request "
+          "| errors | reconnects | note |")
+    print("| ---: | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- |")
+    for r in runs:
+        rounds = r["rounds"]
+        warm = r.get("warmup") or {}
+        note = r["note"] or ""
+        first = next((x["first_error"] for x in rounds if x["first_error"]), "")
+        if first:
+            note = (note + "; " if note else "") + "first error: " + first
+        print(f"| {r['order']} | {r['stack']} | {r['starter']} | {r['jvm']} | {fmt(r['ready_seconds'], '.1f')} "
+              f"| {fmt(warm.get('rps'), ',.0f')} | {' '.join(format(x['rps'], '.0f') for x in rounds)} "
+              f"| {' '.join(fmt(x['p99_us'] / 1e3 if x['p99_us'] is not None else None, '.2f') for x in rounds)} "
+              f"| {fmt(med([x['app_cpu_us_per_request'] for x in rounds]), '.1f')} | {sum(x['errors'] for x in rounds)} "
+              f"| {sum(x['reconnects'] for x in rounds)} | {note.replace('|', '/')} |")
+    print("\n</details>")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    main()

@@ -586,13 +586,13 @@ public final class SpringShutdownBench {
         return (to - from) / 1_000_000;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
             return fields[0] + " " + fields[1] + " " + fields[2];
@@ -602,7 +602,7 @@ public final class SpringShutdownBench {
         }
     }
 
-    private static String cpu() {
+    static String cpu() {
         try {
             return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
                     .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(System.getProperty("os.arch"))
@@ -613,7 +613,7 @@ public final class SpringShutdownBench {
         }
     }
 
-    private static String bootVersion(Path jar) {
+    static String bootVersion(Path jar) {
         try (JarFile file = new JarFile(jar.toFile())) {
             String version = file.getManifest().getMainAttributes().getValue("Spring-Boot-Version");
             return (version == null) ? "?" : version;
