@@ -92,6 +92,9 @@ final class AsyncInvocation {
     @SuppressWarnings("unused") // through STATE
     private volatile int state; // NEW
 
+    /** The tracking while it runs, once known: see {@link #tracking(TrackedTask)}. */
+    private volatile @Nullable TrackedTask tracked;
+
     /**
      * Creates an invocation whose token is a new child of {@code parent}, counted by
      * {@code tokens}.
@@ -150,6 +153,10 @@ final class AsyncInvocation {
     private void cancel(CancellationReason reason) {
         if (token.cancel(reason)) {
             tokens.countStarted(reason.kind());
+            TrackedTask task = tracked;
+            if (task != null) {
+                task.noteCancelled();
+            }
         }
     }
 
@@ -159,6 +166,14 @@ final class AsyncInvocation {
      */
     void start() {
         STATE.compareAndSet(this, NEW, STARTED);
+    }
+
+    /**
+     * Records the tracking of the running invocation, so that a cancel by the caller is noted in
+     * it at once (see {@link TrackedTask#noteCancelled()}).
+     */
+    void tracking(TrackedTask task) {
+        tracked = task;
     }
 
     /** Ends this invocation: releases the links and closes the token. Idempotent. */

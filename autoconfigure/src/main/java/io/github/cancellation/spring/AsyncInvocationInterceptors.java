@@ -152,6 +152,7 @@ final class AsyncInvocationInterceptors {
             async.start();
             CancellationToken token = async.token();
             try (Scope scope = token.bind(); TrackedTask task = tracker.get().track(async.name(), token)) {
+                async.tracking(task);
                 Object result = invocation.proceed();
                 if (result instanceof Future<?> future && !future.isDone()) {
                     // Spring's interceptor waits for it next; wait here, tracked and cancellable.
