@@ -17,6 +17,7 @@ import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.CancelledException;
 import io.github.cancellation.Registration;
+import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -74,6 +75,11 @@ final class AsyncInvocation {
 
     private final IssuedTokens tokens;
 
+    /** The method invocation it was handed over with, and how: see {@link AsyncHandOver}. */
+    private final MethodInvocation key;
+
+    private final AsyncHandOver handOver;
+
     /** When the caller submitted it: see {@link DecoratedRun#claim(long)}. */
     private final long submittedNanos = System.nanoTime();
 
@@ -99,9 +105,12 @@ final class AsyncInvocation {
      * Creates an invocation whose token is a new child of {@code parent}, counted by
      * {@code tokens}.
      */
-    AsyncInvocation(String name, CancellationToken parent, IssuedTokens tokens) {
+    AsyncInvocation(String name, CancellationToken parent, IssuedTokens tokens, MethodInvocation key,
+            AsyncHandOver handOver) {
         this.name = name;
         this.tokens = tokens;
+        this.key = key;
+        this.handOver = handOver;
         this.token = tokens.open(parent, name);
     }
 
@@ -146,6 +155,7 @@ final class AsyncInvocation {
         cancel(CancellationReason.of(CancellationReason.Kind.CALLER, "the future of '" + name + "' was cancelled"));
         releaseLinks();
         if (STATE.compareAndSet(this, NEW, ENDED)) {
+            handOver.discard(key, this); // the executor skips it: its side will not take it
             tokens.end(token);
         }
     }
@@ -178,7 +188,11 @@ final class AsyncInvocation {
 
     /** Ends this invocation: releases the links and closes the token. Idempotent. */
     void end() {
-        if ((int) STATE.getAndSet(this, ENDED) != ENDED) {
+        int previous = (int) STATE.getAndSet(this, ENDED);
+        if (previous == NEW) {
+            handOver.discard(key, this); // never ran: its submission failed
+        }
+        if (previous != ENDED) {
             releaseLinks();
             tokens.end(token);
         }
