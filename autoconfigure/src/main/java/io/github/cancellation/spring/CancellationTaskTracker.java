@@ -89,7 +89,7 @@ public final class CancellationTaskTracker {
      */
     public CancellationTaskTracker() {
         for (int i = 0; i < inFlight.length; i++) {
-            inFlight[i] = new Stripe();
+            inFlight[i] = new Stripe(this);
         }
     }
 
@@ -107,7 +107,7 @@ public final class CancellationTaskTracker {
         Objects.requireNonNull(token, "token must not be null");
         Thread thread = Thread.currentThread();
         Stripe stripe = inFlight[System.identityHashCode(thread) & (STRIPES - 1)];
-        TrackedTask task = new TrackedTask(this, name, token, thread, stripe);
+        TrackedTask task = new TrackedTask(name, token, thread, stripe);
         count.incrementAndGet();
         stripe.add(task);
         for (Listener listener : listeners) {
@@ -285,6 +285,16 @@ public final class CancellationTaskTracker {
      * {@link TrackedTask#next}, guarded by this object's monitor (nothing blocks while it is held).
      */
     static final class Stripe {
+
+        private final CancellationTaskTracker tracker;
+
+        Stripe(CancellationTaskTracker tracker) {
+            this.tracker = tracker;
+        }
+
+        CancellationTaskTracker tracker() {
+            return tracker;
+        }
 
         private @Nullable TrackedTask head;
 

@@ -26,7 +26,6 @@ public final class TrackedTask implements AutoCloseable {
     private static final int INTERRUPTED = 1;
     private static final int ENDED = 2;
 
-    private final CancellationTaskTracker tracker;
     private final String name;
     private final CancellationToken token;
     private final Thread thread;
@@ -91,10 +90,9 @@ public final class TrackedTask implements AutoCloseable {
 
     @Nullable TrackedTask next;
 
-    TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread,
+    TrackedTask(String name, CancellationToken token, Thread thread,
             CancellationTaskTracker.Stripe stripe) {
         this.stripe = stripe;
-        this.tracker = tracker;
         this.name = name;
         this.token = token;
         this.thread = thread;
@@ -261,7 +259,7 @@ public final class TrackedTask implements AutoCloseable {
             // The interrupt was meant for this task, which is over: don't leak it into the thread's next work.
             Thread.interrupted();
         }
-        tracker.ended(this);
+        stripe.tracker().ended(this); // the stripe knows its tracker: one field less per task
     }
 
     @Override
