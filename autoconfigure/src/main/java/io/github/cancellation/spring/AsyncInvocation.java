@@ -17,6 +17,7 @@ import io.github.cancellation.CancellationReason;
 import io.github.cancellation.CancellationToken;
 import io.github.cancellation.CancelledException;
 import io.github.cancellation.Registration;
+import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -40,11 +41,20 @@ import org.jspecify.annotations.Nullable;
  * there exactly once, so that {@code cancellation.tokens.active} counts it while it is open; a
  * {@code CALLER} cancellation that this invocation starts is counted there too.
  *
+ * <p>For a method that returns a {@code CompletableFuture}, the invocation is also the future
+ * the caller gets (one object per call instead of two): it completes like the executor's future,
+ * except that an invocation ending with {@link CancelledException} completes it as cancelled
+ * (with that exception, so {@code join()} and {@code get()} throw it, reason included);
+ * {@link #cancel(boolean) cancel} cancels the invocation's token, then the executor's future.
+ * Dependent stages are plain {@code CompletableFuture}s. For other methods it is never handed
+ * out as a future.
+ *
  * <p>Thread-safety: thread-safe. The links are set on the caller's thread before the method is
  * submitted (submission orders them before the run) and released at most once, by whichever
  * thread ends or cancels the invocation first. {@link #state} decides, once, who ends it.
  */
-final class AsyncInvocation {
+final class AsyncInvocation extends CompletableFuture<@Nullable Object>
+        implements BiConsumer<@Nullable Object, @Nullable Throwable> {
 
     private static final int NEW = 0;
     private static final int STARTED = 1;
@@ -74,6 +84,11 @@ final class AsyncInvocation {
 
     private final IssuedTokens tokens;
 
+    /** The method invocation it was handed over with, and how: see {@link AsyncHandOver}. */
+    private final MethodInvocation key;
+
+    private final AsyncHandOver handOver;
+
     /** When the caller submitted it: see {@link DecoratedRun#claim(long)}. */
     private final long submittedNanos = System.nanoTime();
 
@@ -92,13 +107,22 @@ final class AsyncInvocation {
     @SuppressWarnings("unused") // through STATE
     private volatile int state; // NEW
 
+    /** The executor's future, once {@link #adapt} made this invocation the caller's future. */
+    private volatile @Nullable CompletableFuture<?> source;
+
+    /** The tracking while it runs, once known: see {@link #tracking(TrackedTask)}. */
+    private volatile @Nullable TrackedTask tracked;
+
     /**
      * Creates an invocation whose token is a new child of {@code parent}, counted by
      * {@code tokens}.
      */
-    AsyncInvocation(String name, CancellationToken parent, IssuedTokens tokens) {
+    AsyncInvocation(String name, CancellationToken parent, IssuedTokens tokens, MethodInvocation key,
+            AsyncHandOver handOver) {
         this.name = name;
         this.tokens = tokens;
+        this.key = key;
+        this.handOver = handOver;
         this.token = tokens.open(parent, name);
     }
 
@@ -143,6 +167,7 @@ final class AsyncInvocation {
         cancel(CancellationReason.of(CancellationReason.Kind.CALLER, "the future of '" + name + "' was cancelled"));
         releaseLinks();
         if (STATE.compareAndSet(this, NEW, ENDED)) {
+            handOver.discard(key, this); // the executor skips it: its side will not take it
             tokens.end(token);
         }
     }
@@ -150,6 +175,10 @@ final class AsyncInvocation {
     private void cancel(CancellationReason reason) {
         if (token.cancel(reason)) {
             tokens.countStarted(reason.kind());
+            TrackedTask task = tracked;
+            if (task != null) {
+                task.noteCancelled();
+            }
         }
     }
 
@@ -161,9 +190,21 @@ final class AsyncInvocation {
         STATE.compareAndSet(this, NEW, STARTED);
     }
 
+    /**
+     * Records the tracking of the running invocation, so that a cancel by the caller is noted in
+     * it at once (see {@link TrackedTask#noteCancelled()}).
+     */
+    void tracking(TrackedTask task) {
+        tracked = task;
+    }
+
     /** Ends this invocation: releases the links and closes the token. Idempotent. */
     void end() {
-        if ((int) STATE.getAndSet(this, ENDED) != ENDED) {
+        int previous = (int) STATE.getAndSet(this, ENDED);
+        if (previous == NEW) {
+            handOver.discard(key, this); // never ran: its submission failed
+        }
+        if (previous != ENDED) {
             releaseLinks();
             tokens.end(token);
         }
@@ -184,9 +225,10 @@ final class AsyncInvocation {
      * if the method's return type admits one; otherwise {@code result} itself.
      */
     @Nullable Object adapt(@Nullable Object result, Class<?> returnType) {
-        if (result instanceof CompletableFuture<?> future
-                && returnType.isAssignableFrom(CompletableInvocationFuture.class)) {
-            return new CompletableInvocationFuture<>(future, this);
+        if (result instanceof CompletableFuture<?> future && returnType.isAssignableFrom(AsyncInvocation.class)) {
+            source = future;
+            future.whenComplete(this);
+            return this;
         }
         if (result instanceof Future<?> future && returnType.isAssignableFrom(InvocationFuture.class)) {
             return new InvocationFuture<>(future, this);
@@ -201,63 +243,42 @@ final class AsyncInvocation {
         return (cause instanceof CancelledException cancelled) ? cancelled : null;
     }
 
+    /**
+     * Completes this invocation's future as the executor's future completed. Not for callers: the
+     * executor's future's callback.
+     */
     @Override
-    public String toString() {
-        return "AsyncInvocation[" + name + "]";
+    public void accept(@Nullable Object value, @Nullable Throwable failure) {
+        if (failure == null) {
+            complete(value);
+        }
+        else {
+            CancelledException cancelled = cancellation(failure);
+            completeExceptionally((cancelled != null) ? cancelled : failure);
+        }
     }
 
     /**
-     * The {@code CompletableFuture} the caller gets: completes like the executor's future, except
-     * that an invocation ending with {@link CancelledException} completes it as cancelled (with
-     * that exception, so {@code join()} and {@code get()} throw it, reason included);
-     * {@code cancel} cancels the invocation's token, then the executor's future. Dependent stages
-     * are plain {@code CompletableFuture}s.
+     * Cancels this invocation's future, then the invocation's token and the executor's future.
+     * In that order: once the token is cancelled, the invocation may end at once and complete
+     * this future first.
      */
-    static final class CompletableInvocationFuture<T> extends CompletableFuture<T>
-            implements BiConsumer<@Nullable Object, @Nullable Throwable> {
-
-        private final CompletableFuture<?> source;
-
-        private final AsyncInvocation invocation;
-
-        CompletableInvocationFuture(CompletableFuture<?> source, AsyncInvocation invocation) {
-            this.source = source;
-            this.invocation = invocation;
-            source.whenComplete(this);
-        }
-
-        /** Completes this future as {@code source} completed. Not for callers: the source's callback. */
-        @Override
-        @SuppressWarnings("unchecked")
-        public void accept(@Nullable Object value, @Nullable Throwable failure) {
-            if (failure == null) {
-                complete((T) value);
-            }
-            else {
-                CancelledException cancelled = cancellation(failure);
-                completeExceptionally((cancelled != null) ? cancelled : failure);
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        if (cancelled) {
+            cancelFromFuture();
+            CompletableFuture<?> executorsFuture = source;
+            if (executorsFuture != null) {
+                executorsFuture.cancel(mayInterruptIfRunning);
             }
         }
+        return cancelled;
+    }
 
-        /**
-         * Cancels this future, then the invocation's token and the executor's future. In that
-         * order: once the token is cancelled, the invocation may end at once and complete this
-         * future first.
-         */
-        @Override
-        public boolean cancel(boolean mayInterruptIfRunning) {
-            boolean cancelled = super.cancel(mayInterruptIfRunning);
-            if (cancelled) {
-                invocation.cancelFromFuture();
-                source.cancel(mayInterruptIfRunning);
-            }
-            return cancelled;
-        }
-
-        @Override
-        public String toString() {
-            return invocation.name() + " " + super.toString();
-        }
+    @Override
+    public String toString() {
+        return name + " " + super.toString();
     }
 
     /**

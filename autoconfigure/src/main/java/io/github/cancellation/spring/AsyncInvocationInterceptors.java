@@ -29,9 +29,9 @@ import org.springframework.aop.ProxyMethodInvocation;
  * executor's thread:                                   Execution -&gt; the rest of the chain -&gt; the method
  * </pre>
  *
- * {@link Submission} creates the {@link AsyncInvocation} and hands it to {@link Execution} as a
- * user attribute of the method invocation, the one object that Spring carries from the caller's
- * thread to the executor's.
+ * {@link Submission} creates the {@link AsyncInvocation} and hands it to {@link Execution}
+ * through the bean's {@link AsyncHandOver}, keyed by the method invocation, the one object that
+ * Spring carries from the caller's thread to the executor's.
  */
 final class AsyncInvocationInterceptors {
 
@@ -39,9 +39,6 @@ final class AsyncInvocationInterceptors {
 
     private AsyncInvocationInterceptors() {
     }
-
-    /** The user attribute of the method invocation that holds its {@link AsyncInvocation}. */
-    static final String INVOCATION_ATTRIBUTE = AsyncInvocation.class.getName();
 
     /**
      * Runs on the caller's thread, before Spring's {@code AsyncExecutionInterceptor}: creates the
@@ -58,6 +55,8 @@ final class AsyncInvocationInterceptors {
 
         private final Supplier<IssuedTokens> tokens;
 
+        private final AsyncHandOver handOver;
+
         private final Map<Method, MethodInfo> methods = new ConcurrentHashMap<>();
 
         /**
@@ -68,15 +67,17 @@ final class AsyncInvocationInterceptors {
         private volatile @Nullable MethodInfo last;
 
         /** Creates the interceptor of one bean. */
-        Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens) {
+        Submission(String beanName, Supplier<CancellationToken> parent, Supplier<IssuedTokens> tokens,
+                AsyncHandOver handOver) {
             this.beanName = beanName;
             this.parent = parent;
             this.tokens = tokens;
+            this.handOver = handOver;
         }
 
         @Override
         public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
-            if (!(invocation instanceof ProxyMethodInvocation proxyInvocation)) {
+            if (!(invocation instanceof ProxyMethodInvocation)) {
                 return invocation.proceed(); // not from a Spring proxy: no way to reach the executor's side
             }
             Method method = invocation.getMethod();
@@ -85,7 +86,8 @@ final class AsyncInvocationInterceptors {
                 info = methods.computeIfAbsent(method, this::describe);
                 last = info;
             }
-            AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get(), tokens.get());
+            AsyncInvocation async = new AsyncInvocation(info.taskName(), parent.get(), tokens.get(), invocation,
+                    handOver);
             if (info.tokenParameters().length > 0) {
                 // MethodInvocation.getArguments(): "possible to change element values within this array"
                 Object[] arguments = invocation.getArguments();
@@ -96,7 +98,7 @@ final class AsyncInvocationInterceptors {
                     arguments[index] = async.token();
                 }
             }
-            proxyInvocation.setUserAttribute(INVOCATION_ATTRIBUTE, async);
+            handOver.put(invocation, async);
             Object result;
             try (SubmissionSkip skip = SubmissionSkip.open()) {
                 result = invocation.proceed();
@@ -115,6 +117,11 @@ final class AsyncInvocationInterceptors {
                 .filter(index -> types[index] == CancellationToken.class)
                 .toArray();
             return new MethodInfo(method, beanName + "." + method.getName(), tokenParameters);
+        }
+
+        /** The hand-over this interceptor shares with the bean's {@link Execution}. */
+        AsyncHandOver handOver() {
+            return handOver;
         }
 
         @Override
@@ -137,21 +144,25 @@ final class AsyncInvocationInterceptors {
 
         private final Supplier<CancellationTaskTracker> tracker;
 
-        Execution(Supplier<CancellationTaskTracker> tracker) {
+        private final AsyncHandOver handOver;
+
+        Execution(Supplier<CancellationTaskTracker> tracker, AsyncHandOver handOver) {
             this.tracker = tracker;
+            this.handOver = handOver;
         }
 
         @Override
         @SuppressWarnings("try") // the scope and the tracked task are resources only for their close()
         public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
-            if (!(invocation instanceof ProxyMethodInvocation proxyInvocation)
-                    || !(proxyInvocation.getUserAttribute(INVOCATION_ATTRIBUTE) instanceof AsyncInvocation async)) {
+            AsyncInvocation async = handOver.take(invocation);
+            if (async == null) {
                 return invocation.proceed();
             }
             DecoratedRun.claim(async.submittedNanos());
             async.start();
             CancellationToken token = async.token();
             try (Scope scope = token.bind(); TrackedTask task = tracker.get().track(async.name(), token)) {
+                async.tracking(task);
                 Object result = invocation.proceed();
                 if (result instanceof Future<?> future && !future.isDone()) {
                     // Spring's interceptor waits for it next; wait here, tracked and cancellable.

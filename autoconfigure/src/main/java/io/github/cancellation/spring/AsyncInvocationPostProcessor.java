@@ -45,9 +45,8 @@ import org.springframework.util.function.SingletonSupplier;
  *       {@code Ordered}, this one is not, and Framework applies ordered post-processors before
  *       the others;
  *   <li>Spring's interceptor proceeds with the same {@code MethodInvocation} on the executor's
- *       thread, so the two interceptors of the starter hand over the invocation as a
- *       {@linkplain org.springframework.aop.ProxyMethodInvocation#setUserAttribute user attribute}
- *       of that invocation, which Framework keeps for "special interceptors".
+ *       thread, so the two interceptors of the starter hand over the invocation keyed by that
+ *       object ({@link AsyncHandOver}, which says why not as a user attribute of it).
  * </ul>
  * {@code AsyncInvocationHooksTests} checks each of these against the Framework on the class path,
  * and fails naming the one that changed.
@@ -102,10 +101,11 @@ final class AsyncInvocationPostProcessor implements BeanPostProcessor, BeanFacto
         CancellationToken beanToken = ApplicationTokens.beanToken(beanFactory(), beanName);
         Supplier<CancellationToken> parent = (beanToken != null) ? () -> beanToken : applicationToken;
         // After Spring's first, so that its index still holds for the one before it.
+        AsyncHandOver handOver = new AsyncHandOver();
         advised.addAdvisor(async + 1,
-                new DefaultPointcutAdvisor(pointcut, new AsyncInvocationInterceptors.Execution(tracker)));
+                new DefaultPointcutAdvisor(pointcut, new AsyncInvocationInterceptors.Execution(tracker, handOver)));
         advised.addAdvisor(async, new DefaultPointcutAdvisor(pointcut,
-                new AsyncInvocationInterceptors.Submission(beanName, parent, issuedTokens)));
+                new AsyncInvocationInterceptors.Submission(beanName, parent, issuedTokens, handOver)));
         return bean;
     }
 

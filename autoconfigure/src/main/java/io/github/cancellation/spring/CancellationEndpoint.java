@@ -187,6 +187,9 @@ public class CancellationEndpoint {
                 cancelled++;
             }
         }
+        if (cancelled > 0) {
+            tracker.noteCancelled();
+        }
         String who = (principal != null) ? " by '" + EndpointInput.cleanPrincipal(principal) + "'" : "";
         logger.warn("Actuator cancel of '" + shownPath + "'" + who + ": " + cancelled + " of " + nodes.size()
                 + " token(s) at this path cancelled now (kind ACTUATOR, message '" + reason.message().orElse("")

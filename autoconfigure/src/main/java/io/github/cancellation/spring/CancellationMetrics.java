@@ -1,19 +1,13 @@
 package io.github.cancellation.spring;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import io.github.cancellation.CancellationReason;
-import io.github.cancellation.CancellationToken;
-import io.github.cancellation.Registration;
-import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -22,7 +16,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The cancellation meters. Spring Boot binds them to its meter registry (see
@@ -72,11 +65,17 @@ import org.jspecify.annotations.Nullable;
  *       parent, at once for the application and bean tokens, when the work ends for the tokens
  *       of invocations, executions and tasks.
  *   <li>{@value #TASKS_ACTIVE} and {@value #TASKS_RESPONSE} listen to the
- *       {@link CancellationTaskTracker}: each tracked task registers one callback on its token
- *       while it runs, to note when the token is cancelled. A decorated task that an
- *       {@code @Async} invocation or a {@code @Scheduled} execution claims as it starts in it
- *       (see {@link DecoratedRun}; a brief task, named after its class or {@code task}) records
- *       no response; it is active for the moment it lasts.
+ *       {@link CancellationTaskTracker}: a long task timer sample per tracked task while it runs,
+ *       kept in the task, and when it ends, if its token was cancelled, the time since the
+ *       tracker saw that cancellation. No callback is registered on a task's token: the tracker
+ *       sees a cancellation when the task starts (a task born cancelled), at once when the
+ *       starter cancels (the shutdown, the actuator endpoint, the caller of an {@code @Async}
+ *       invocation) or when application code cancels the application token or a bean token, and
+ *       otherwise when the task ends (a cancellation that application code began at a task's own
+ *       token or at a token of its own above it records a response of zero). A decorated task
+ *       that an {@code @Async} invocation or a {@code @Scheduled} execution claims as it starts
+ *       in it (see {@link DecoratedRun}; a brief task, named after its class or {@code task})
+ *       records no response; it is active for the moment it lasts.
  *   <li>{@value #SHUTDOWN_DRAIN} and {@value #SHUTDOWN_STRAGGLERS} are recorded when the
  *       shutdown drain ends. Spring Boot closes its meter registries when the context starts to
  *       close, before the drain, so a registry then accepts no new meter: every meter a task
@@ -182,7 +181,7 @@ public final class CancellationMetrics implements MeterBinder {
         Binding binding = new Binding(registry, drain);
         tracker.addListener(binding);
         lifecycle.addDrainListener(binding);
-        tokens.startWatching();
+        tokens.startWatching(tracker::noteCancelled);
     }
 
     @Override
@@ -231,13 +230,15 @@ public final class CancellationMetrics implements MeterBinder {
         }
     }
 
-    /** The meters bound to one registry, fed by the task tracker and the shutdown drain. */
+    /**
+     * The meters bound to one registry, fed by the task tracker and the shutdown drain. Per task,
+     * one long task timer sample while it runs, kept in the task; its response is computed when
+     * it ends from when the tracker saw its token cancelled ({@link TrackedTask#cancelSeenNanos()}).
+     */
     private static final class Binding
             implements CancellationTaskTracker.Listener, CancellationShutdownLifecycle.DrainListener {
 
         private final MeterRegistry registry;
-
-        private final Clock clock;
 
         private final Timer drain;
 
@@ -245,14 +246,14 @@ public final class CancellationMetrics implements MeterBinder {
         private final Map<String, TaskMeters> meters = new ConcurrentHashMap<>();
 
         /**
-         * The timings of tasks to which another binding attached its timing first (a second registry):
-         * normally empty, as each task carries the run of the first binding.
+         * What this binding keeps about the tasks to which another binding attached its state
+         * first (a second registry): normally empty, as each task carries the state of the first
+         * binding. See {@link #taskStarted}.
          */
-        private final Map<TrackedTask, TaskTiming> timings = new ConcurrentHashMap<>();
+        private final Map<TrackedTask, Object> states = new ConcurrentHashMap<>();
 
         Binding(MeterRegistry registry, Timer drain) {
             this.registry = registry;
-            this.clock = registry.config().clock();
             this.drain = drain;
         }
 
@@ -261,48 +262,54 @@ public final class CancellationMetrics implements MeterBinder {
             return (known != null) ? known : meters.computeIfAbsent(task, name -> TaskMeters.register(registry, name));
         }
 
+        /**
+         * Starts the task's long task timer sample. What this binding keeps about a running task
+         * (attached to the task, else in {@link #states}) is that sample, or a {@link Straggler}
+         * once the drain recorded its response; the task's end takes it away. The two sides swap
+         * it atomically, so that a response is recorded once.
+         */
         @Override
         public void taskStarted(TrackedTask task) {
-            TaskMeters taskMeters = meters(task.name());
-            TaskTiming run = new TaskTiming(this, taskMeters, taskMeters.active().start(), clock);
-            if (!task.attach(run)) {
-                timings.put(task, run);
+            LongTaskTimer.Sample sample = meters(task.name()).active().start();
+            if (!task.attach(this, sample)) {
+                states.put(task, sample);
             }
-            run.watch(task.token());
-        }
-
-        /**
-         * This binding's run of {@code task}: the one attached to the task, else the one in
-         * {@link #timings} (removed from there when {@code forget}); null if the task started before
-         * the meters were bound.
-         */
-        private @Nullable TaskTiming runOf(TrackedTask task, boolean forget) {
-            if (task.attachment() instanceof TaskTiming attached && attached.binding == this) {
-                return attached;
-            }
-            return forget ? timings.remove(task) : timings.get(task);
         }
 
         @Override
         public void taskFinished(TrackedTask task) {
-            TaskTiming run = runOf(task, true);
-            if (run == null) {
-                return; // started before the meters were bound
+            Object state = task.isAttachedBy(this) ? task.detach() : states.remove(task);
+            if (state instanceof Straggler straggler) {
+                straggler.sample().stop(); // its response was recorded by the drain
             }
-            run.end();
-            if (!task.isHandedOver()) {
-                run.respond(task.token(), false);
+            else if (state instanceof LongTaskTimer.Sample sample) {
+                sample.stop();
+                long seen = task.cancelSeenNanos();
+                if (seen != TrackedTask.NOT_SEEN && !task.isHandedOver()) {
+                    meters(task.name()).completed()
+                        .record(Math.max(0, System.nanoTime() - seen), TimeUnit.NANOSECONDS);
+                }
             }
+            // else: started before the meters were bound
         }
 
         @Override
         public void drained(Duration elapsed, List<TrackedTask> stragglers) {
             drain.record(elapsed);
             for (TrackedTask task : stragglers) {
-                TaskTiming run = runOf(task, false);
-                (run != null ? run.meters : meters(task.name())).stragglers().increment();
-                if (run != null) {
-                    run.respond(task.token(), true);
+                TaskMeters taskMeters = meters(task.name());
+                taskMeters.stragglers().increment();
+                task.noteCancelled();
+                long seen = task.cancelSeenNanos();
+                Object state = task.isAttachedBy(this) ? task.attachment() : states.get(task);
+                if (seen == TrackedTask.NOT_SEEN || !(state instanceof LongTaskTimer.Sample sample)) {
+                    continue;
+                }
+                Straggler straggler = new Straggler(sample);
+                boolean swapped = task.isAttachedBy(this) ? task.reattach(sample, straggler)
+                        : states.replace(task, sample, straggler);
+                if (swapped) { // else the task ended meanwhile, and recorded its response
+                    taskMeters.straggler().record(Math.max(0, System.nanoTime() - seen), TimeUnit.NANOSECONDS);
                 }
             }
         }
@@ -313,77 +320,7 @@ public final class CancellationMetrics implements MeterBinder {
         }
     }
 
-    /**
-     * One tracked task while it runs: its long task timer sample, and when its token was
-     * cancelled. Its response is recorded once: when it ends, or when the drain gives up on it.
-     */
-    private static final class TaskTiming implements Consumer<CancellationReason> {
-
-        private static final long NOT_CANCELLED = Long.MIN_VALUE;
-
-        private static final VarHandle RESPONDED;
-
-        static {
-            try {
-                RESPONDED = MethodHandles.lookup().findVarHandle(TaskTiming.class, "responded", boolean.class);
-            }
-            catch (ReflectiveOperationException ex) {
-                throw new ExceptionInInitializerError(ex);
-            }
-        }
-
-        final Binding binding;
-
-        final TaskMeters meters;
-
-        private final LongTaskTimer.Sample sample;
-
-        private final Clock clock;
-
-        private volatile long cancelledAt = NOT_CANCELLED;
-
-        @SuppressWarnings("unused") // through RESPONDED
-        private volatile boolean responded;
-
-        private Registration registration = () -> false;
-
-        TaskTiming(Binding binding, TaskMeters meters, LongTaskTimer.Sample sample, Clock clock) {
-            this.binding = binding;
-            this.meters = meters;
-            this.sample = sample;
-            this.clock = clock;
-        }
-
-        /** Notes when the token is cancelled; at once if it already is (a task born cancelled). */
-        void watch(CancellationToken token) {
-            registration = token.onCancel(this);
-        }
-
-        /** The token's callback: notes the time of the cancellation. */
-        @Override
-        public void accept(CancellationReason reason) {
-            cancelledAt = clock.monotonicTime();
-        }
-
-        /** The task ended: stops watching its token and timing it as active. */
-        void end() {
-            registration.unregister();
-            sample.stop();
-        }
-
-        /**
-         * Records the time from the token's cancellation to now, once, if the token is cancelled.
-         * The callback may not have run yet when the token reads as cancelled (callbacks run
-         * after the whole subtree is cancelled): the cancellation is then taken as now.
-         */
-        void respond(CancellationToken token, boolean straggler) {
-            long at = cancelledAt;
-            if ((at == NOT_CANCELLED && !token.isCancelled()) || !RESPONDED.compareAndSet(this, false, true)) {
-                return;
-            }
-            long now = clock.monotonicTime();
-            long nanos = (at == NOT_CANCELLED) ? 0 : Math.max(0, now - at);
-            (straggler ? meters.straggler() : meters.completed()).record(nanos, TimeUnit.NANOSECONDS);
-        }
+    /** A straggler's sample, once the drain recorded its response. */
+    private record Straggler(LongTaskTimer.Sample sample) {
     }
 }

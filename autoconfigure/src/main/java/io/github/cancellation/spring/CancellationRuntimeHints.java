@@ -28,7 +28,6 @@ final class CancellationRuntimeHints implements RuntimeHintsRegistrar {
             "io.github.cancellation.TokenNode",
             "io.github.cancellation.Interrupter",
             "io.github.cancellation.spring.AsyncInvocation",
-            "io.github.cancellation.spring.CancellationMetrics$TaskTiming",
             "io.github.cancellation.spring.TrackedTask");
 
     /** The interfaces of the JDK proxies around JDBC connections and statements, one proxy each. */

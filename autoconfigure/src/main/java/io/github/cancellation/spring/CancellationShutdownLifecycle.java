@@ -201,6 +201,7 @@ final class CancellationShutdownLifecycle
                 CancellationReason.of(CancellationReason.Kind.SHUTDOWN, "application context is closing"))) {
             issuedTokens.countStarted(CancellationReason.Kind.SHUTDOWN);
         }
+        tracker.noteCancelled();
         tracker.close();
         if (callback == null) {
             drain(start, inFlight);

@@ -89,7 +89,7 @@ public final class CancellationTaskTracker {
      */
     public CancellationTaskTracker() {
         for (int i = 0; i < inFlight.length; i++) {
-            inFlight[i] = new Stripe();
+            inFlight[i] = new Stripe(this);
         }
     }
 
@@ -107,7 +107,7 @@ public final class CancellationTaskTracker {
         Objects.requireNonNull(token, "token must not be null");
         Thread thread = Thread.currentThread();
         Stripe stripe = inFlight[System.identityHashCode(thread) & (STRIPES - 1)];
-        TrackedTask task = new TrackedTask(this, name, token, thread, stripe);
+        TrackedTask task = new TrackedTask(name, token, thread, stripe);
         count.incrementAndGet();
         stripe.add(task);
         for (Listener listener : listeners) {
@@ -160,6 +160,19 @@ public final class CancellationTaskTracker {
         // nanoTime values are compared by difference, as System.nanoTime() asks
         tasks.sort((a, b) -> Long.signum(a.startNanos() - b.startNanos()));
         return List.copyOf(tasks);
+    }
+
+    /**
+     * Notes, in every task in flight whose token reads cancelled, that the tracker sees it
+     * cancelled now (see {@link TrackedTask#noteCancelled()}). Called right after the starter
+     * cancels tokens itself, so that the time from that cancellation to each task's end is known
+     * without a callback on each task's token. Walks the tasks in flight: as many as threads that
+     * run tracked work.
+     */
+    void noteCancelled() {
+        for (Stripe stripe : inFlight) {
+            stripe.noteCancelled();
+        }
     }
 
     /**
@@ -273,6 +286,16 @@ public final class CancellationTaskTracker {
      */
     static final class Stripe {
 
+        private final CancellationTaskTracker tracker;
+
+        Stripe(CancellationTaskTracker tracker) {
+            this.tracker = tracker;
+        }
+
+        CancellationTaskTracker tracker() {
+            return tracker;
+        }
+
         private @Nullable TrackedTask head;
 
         synchronized void add(TrackedTask task) {
@@ -297,6 +320,12 @@ public final class CancellationTaskTracker {
             }
             task.prev = null;
             task.next = null;
+        }
+
+        synchronized void noteCancelled() {
+            for (TrackedTask task = head; task != null; task = task.next) {
+                task.noteCancelled();
+            }
         }
 
         synchronized void copyTo(List<TrackedTask> tasks) {

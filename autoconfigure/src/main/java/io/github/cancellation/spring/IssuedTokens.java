@@ -80,6 +80,10 @@ final class IssuedTokens {
 
     private volatile boolean watching;
 
+    /** Told after each cancellation of a watched token: see {@link #startWatching(Runnable)}. */
+    private volatile Runnable onWatchedCancel = () -> {
+    };
+
     IssuedTokens(CancellationToken applicationToken) {
         for (int i = 0; i < cancelled.length; i++) {
             cancelled[i] = new LongAdder();
@@ -142,8 +146,12 @@ final class IssuedTokens {
      * token and the bean tokens: registers a callback on each, now and on every later bean token.
      * Idempotent. Called when the meters are bound, so that without them no callback is
      * registered.
+     *
+     * @param onCancel run after each such cancellation, on the thread that cancels (the tracker
+     *     then notes the cancellation in the tasks under the token)
      */
-    void startWatching() {
+    void startWatching(Runnable onCancel) {
+        onWatchedCancel = onCancel;
         watching = true;
         for (CancellationToken token : longLived.keySet()) {
             watch(token);
@@ -153,7 +161,10 @@ final class IssuedTokens {
     private void watch(CancellationToken token) {
         // Once per token, whoever comes first: startWatching() or openLongLived(); the map serializes them.
         longLived.computeIfPresent(token, (key, watch) -> (watch == UNWATCHED)
-                ? key.onCancel(reason -> countIfBeganAt(key, reason)) : watch);
+                ? key.onCancel(reason -> {
+                    countIfBeganAt(key, reason);
+                    onWatchedCancel.run();
+                }) : watch);
     }
 
     /**

@@ -26,7 +26,6 @@ public final class TrackedTask implements AutoCloseable {
     private static final int INTERRUPTED = 1;
     private static final int ENDED = 2;
 
-    private final CancellationTaskTracker tracker;
     private final String name;
     private final CancellationToken token;
     private final Thread thread;
@@ -44,15 +43,39 @@ public final class TrackedTask implements AutoCloseable {
     /** Set before {@link #close()} when the work goes on under a tracking of its own. */
     private volatile boolean handedOver;
 
-    /** What the first listener that asked keeps about this task (the metrics' run); see {@link #attach}. */
-    @SuppressWarnings("unused") // through ATTACHMENT
+    /** The value of {@link #cancelSeenNanos} until the tracker sees the token cancelled. */
+    static final long NOT_SEEN = Long.MIN_VALUE;
+
+    /**
+     * When the tracker first saw this task's token cancelled (a {@link System#nanoTime()} value),
+     * or {@link #NOT_SEEN}: see {@link #noteCancelled()}. Through {@link #CANCEL_SEEN}.
+     */
+    private volatile long cancelSeenNanos = NOT_SEEN;
+
+    /**
+     * The owner of {@link #attachment} (a listener of the tracker), or null: see
+     * {@link #attach(Object, Object)}.
+     */
+    private volatile @Nullable Object attachmentOwner;
+
+    /**
+     * What the listener that owns it keeps about this task while it runs (a timer's sample).
+     * Through {@link #ATTACHMENT}, once attached.
+     */
     private volatile @Nullable Object attachment;
+
+    private static final VarHandle CANCEL_SEEN;
+
+    private static final VarHandle ATTACHMENT_OWNER;
 
     private static final VarHandle ATTACHMENT;
 
     static {
         try {
-            ATTACHMENT = MethodHandles.lookup().findVarHandle(TrackedTask.class, "attachment", Object.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CANCEL_SEEN = lookup.findVarHandle(TrackedTask.class, "cancelSeenNanos", long.class);
+            ATTACHMENT_OWNER = lookup.findVarHandle(TrackedTask.class, "attachmentOwner", Object.class);
+            ATTACHMENT = lookup.findVarHandle(TrackedTask.class, "attachment", Object.class);
         }
         catch (ReflectiveOperationException ex) {
             throw new ExceptionInInitializerError(ex);
@@ -67,13 +90,15 @@ public final class TrackedTask implements AutoCloseable {
 
     @Nullable TrackedTask next;
 
-    TrackedTask(CancellationTaskTracker tracker, String name, CancellationToken token, Thread thread,
+    TrackedTask(String name, CancellationToken token, Thread thread,
             CancellationTaskTracker.Stripe stripe) {
         this.stripe = stripe;
-        this.tracker = tracker;
         this.name = name;
         this.token = token;
         this.thread = thread;
+        if (token.isCancelled()) {
+            cancelSeenNanos = startNanos; // born cancelled
+        }
     }
 
     /**
@@ -144,18 +169,58 @@ public final class TrackedTask implements AutoCloseable {
     }
 
     /**
-     * Attaches {@code value} to this task, if nothing is attached yet: a listener keeps its state
-     * about the task here rather than in a map of its own.
+     * Attaches {@code value} to this task for {@code owner}, if no other owner attached something
+     * first: a listener keeps its state about a running task here rather than in a map of its own.
      *
-     * @return {@code true} if attached, {@code false} if another value was attached first
+     * @return {@code true} if attached, {@code false} if another owner was first
      */
-    boolean attach(Object value) {
-        return ATTACHMENT.compareAndSet(this, null, value);
+    boolean attach(Object owner, Object value) {
+        if (!ATTACHMENT_OWNER.compareAndSet(this, null, owner)) {
+            return false;
+        }
+        attachment = value;
+        return true;
     }
 
-    /** Returns what is {@linkplain #attach attached} to this task, or null. */
+    /** Returns whether {@code owner} {@linkplain #attach attached} something to this task. */
+    boolean isAttachedBy(Object owner) {
+        return attachmentOwner == owner;
+    }
+
+    /** Returns what is attached, or null; for its owner only. */
     @Nullable Object attachment() {
         return attachment;
+    }
+
+    /** Replaces what is attached, if it is {@code expected}; for its owner only. */
+    boolean reattach(Object expected, Object value) {
+        return ATTACHMENT.compareAndSet(this, expected, value);
+    }
+
+    /** Removes and returns what is attached, or null; for its owner only. */
+    @Nullable Object detach() {
+        return ATTACHMENT.getAndSet(this, (Object) null);
+    }
+
+    /**
+     * Notes, once, that the tracker sees this task's token cancelled now, if it is. The tracker
+     * notes it when the task starts (a task born cancelled), when the starter cancels tokens
+     * itself (the shutdown, the actuator endpoint, a caller's cancel of an {@code @Async}
+     * invocation) or when one of its long-lived tokens is cancelled, and at the latest when the
+     * task ends: no callback on the task's token.
+     */
+    void noteCancelled() {
+        if (cancelSeenNanos == NOT_SEEN && token.isCancelled()) {
+            CANCEL_SEEN.compareAndSet(this, NOT_SEEN, System.nanoTime());
+        }
+    }
+
+    /**
+     * Returns when the tracker first saw this task's token cancelled, a {@link System#nanoTime()}
+     * value, or {@link #NOT_SEEN}.
+     */
+    long cancelSeenNanos() {
+        return cancelSeenNanos;
     }
 
     /**
@@ -189,11 +254,12 @@ public final class TrackedTask implements AutoCloseable {
             interrupted = (state == INTERRUPTED);
             state = ENDED;
         }
+        noteCancelled();
         if (interrupted && Thread.currentThread() == thread) {
             // The interrupt was meant for this task, which is over: don't leak it into the thread's next work.
             Thread.interrupted();
         }
-        tracker.ended(this);
+        stripe.tracker().ended(this); // the stripe knows its tracker: one field less per task
     }
 
     @Override

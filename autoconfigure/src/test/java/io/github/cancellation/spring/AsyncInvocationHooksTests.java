@@ -6,6 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import org.aopalliance.intercept.MethodInterceptor;
+import org.aopalliance.intercept.MethodInvocation;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.aop.Advisor;
@@ -61,6 +62,24 @@ class AsyncInvocationHooksTests {
         }
     }
 
+    @Test
+    void executorsSideShouldProceedWithTheCallersMethodInvocationObjectWhoseIdentityIsItsEquality()
+            throws Exception {
+        try (AnnotationConfigApplicationContext context = new AnnotationConfigApplicationContext(Config.class)) {
+            Recorder recorder = context.getBean(Recorder.class);
+            context.getBean(Service.class).work().get(10, TimeUnit.SECONDS);
+            assertThat(recorder.invocations).as("AsyncHandOver keys on the MethodInvocation: the same object on "
+                    + "both sides").hasSize(2);
+            assertThat(recorder.invocations.get(1)).isSameAs(recorder.invocations.get(0));
+            Class<?> type = recorder.invocations.get(0).getClass();
+            assertThat(type.getMethod("equals", Object.class).getDeclaringClass())
+                .as("%s keeps Object's identity equals, so that AsyncHandOver finds the object itself", type)
+                .isEqualTo(Object.class);
+            assertThat(type.getMethod("hashCode").getDeclaringClass())
+                .as("%s keeps Object's identity hashCode", type).isEqualTo(Object.class);
+        }
+    }
+
     @Configuration(proxyBeanMethods = false)
     @EnableAsync
     static class Config {
@@ -96,6 +115,8 @@ class AsyncInvocationHooksTests {
 
         final List<String> seen = new CopyOnWriteArrayList<>();
 
+        final List<MethodInvocation> invocations = new CopyOnWriteArrayList<>();
+
         volatile int asyncAdvisorIndex = -1;
 
         @Override
@@ -111,11 +132,13 @@ class AsyncInvocationHooksTests {
             MethodInterceptor after = invocation -> {
                 Object value = ((ProxyMethodInvocation) invocation).getUserAttribute(ATTRIBUTE);
                 seen.add("after on " + Thread.currentThread().getName() + " saw " + value);
+                invocations.add(invocation);
                 return invocation.proceed();
             };
             MethodInterceptor before = invocation -> {
                 ((ProxyMethodInvocation) invocation).setUserAttribute(ATTRIBUTE, "value");
                 seen.add("before on " + Thread.currentThread().getName());
+                invocations.add(invocation);
                 return invocation.proceed();
             };
             advised.addAdvisor(index + 1, new DefaultPointcutAdvisor(after));
